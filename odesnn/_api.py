@@ -1,0 +1,75 @@
+"""Entry points: :func:`simulate` and :func:`gradient`, dispatching to a backend."""
+
+from __future__ import annotations
+
+import warnings
+
+from ._problem import make_problem
+
+BACKENDS = ("scipy", "jax")
+GRADIENT_METHODS = ("adjoint", "forward", "fd")
+
+
+def _check_backend(backend):
+    if backend not in BACKENDS:
+        raise ValueError(f"`backend`={backend!r} unknown; known: {BACKENDS}")
+
+
+def simulate(net, params, inputs=None, target=None, t_span=None, *, v0=None, s0=None, sf0=None,
+             backend="scipy", **options):
+    """Simulate a spiking network through its threshold events.
+
+    Parameters
+    ----------
+    net : Network
+        Structure of the network.
+    params : Params
+        Weights ``W, Wf, U, O, I0``.
+    inputs : Signal, callable, (t, values) or array, optional
+        Input ``i(t)`` with ``n_inputs`` channels (zero if omitted).
+    target : Signal, callable, (t, values) or array, optional
+        Desired output ``o_d(t)`` for the cost (zero if omitted).
+    t_span : (float, float)
+        Integration interval ``(t0, t1)`` in ms.
+    v0, s0, sf0 : array, optional
+        Initial state (zeros if omitted).
+    backend : {"scipy", "jax"}
+        ``"scipy"``: adaptive ``OdeSolver`` stepping with root-found events
+        (the precision reference).
+    **options
+        Backend options. SciPy: ``method`` (default ``"DOP853"``), ``rtol``
+        (1e-10), ``atol`` (1e-12), ``t_eval``, ``max_steps``, ``max_events``,
+        ``max_step``, ``throw`` (raise :class:`SimulationError` on failure,
+        default True).
+
+    Returns
+    -------
+    Solution
+    """
+    _check_backend(backend)
+    problem = make_problem(net, params, inputs, target, t_span, v0, s0, sf0)
+    if backend == "scipy":
+        from ._scipy.forward import simulate as run
+
+        return run(problem, **_scipy_options(options))
+    from .jax import simulate as jsim  # pragma: no cover - exercised in JAX tests
+
+    return jsim(problem, **options)
+
+
+_SCIPY_OPTIONS = ("method", "rtol", "atol", "t_eval", "max_steps", "max_events", "throw", "max_step")
+
+
+def _scipy_options(options, allowed=_SCIPY_OPTIONS):
+    for key in options:
+        if key not in allowed:
+            raise TypeError(f"unknown option {key!r} for the scipy backend; known: {allowed}")
+    for key in ("rtol", "atol"):
+        if key in options:
+            val = options[key]
+            if not (isinstance(val, (int, float)) and val > 0):
+                raise ValueError(f"`{key}` must be a positive number, got {val!r}")
+    if options.get("rtol", 1e-10) < 1e-13:
+        warnings.warn(f"`rtol`={options['rtol']!r} is below what float64 supports; SciPy raises it to ~2.2e-14",
+                      stacklevel=3)
+    return options

@@ -1,0 +1,170 @@
+"""The model math, written once: forward field, adjoint field, tangent field.
+
+Every function here is written for a single trial, with the array namespace
+chosen from its inputs (NumPy for the SciPy backend, JAX for the JAX backend,
+which vmaps over trials). The backends are thin adapters around these.
+
+Notation (Huh & Sejnowski 2018, eqs. 2-7)::
+
+    dv/dt   = f(v, I)
+    τ ds/dt = -s + G(v) dv/dt            G = sum of the gates of synaptic thresholds
+    τ_f dsf/dt = -sf + G(v) dv/dt
+    I = W s + W_f sf + U i(t) + I_o,     o = O s,    C = ∫ l(s, o, o_d) dt
+
+Adjoint in the paper's variables ``p_v = λ_v + G (p_s + p_f)``,
+``p_s = λ_s/τ``, ``p_f = λ_f/τ_f`` (λ: costate of ``(v, s, sf)``)::
+
+    -dp_v/dt   = f_v p_v - G (dp_s/dt + dp_f/dt)
+    -τ dp_s/dt = -p_s + Wᵀ(f_I p_v) + ∂l/∂s + Oᵀ ∂l/∂o
+    -τ_f dp_f/dt = -p_f + W_fᵀ(f_I p_v)
+
+and ``dC/dW = ∫ (f_I p_v) sᵀ dt`` etc. At a reset of neuron k from θ to
+``v_r`` the adjoint jumps as ``p_v,k(t⁻) = p_v,k(t⁺) f(v_r, I_k)/f(θ, I_k)``;
+``p_v`` is continuous where a box gate switches on or off (docs/math.md).
+"""
+
+from __future__ import annotations
+
+from ._network import Network, Params, State
+from ._xp import namespace
+
+
+def _masked(net: Network, W, which):
+    kind = net.W_mask if which == "W" else net.Wf_mask
+    if kind == "full":
+        return W
+    return W * (net.W_mask_array if which == "W" else net.Wf_mask_array)
+
+
+def synaptic_gate(net: Network, v, zone=None):
+    """``G(v)``: sum of the gates of the thresholds that drive synapses.
+
+    ``zone`` (optional, from :func:`gate_zone`) freezes which neurons are in
+    a discontinuous (box) gate's active zone. The solvers fix it at the start
+    of each integration piece and update it only at located edge events, so
+    that no step ever sees the jump of the box gate.
+    """
+    if zone is not None and net.gate is not None and net.gate.discontinuous:
+        return zone.sum(axis=0) / net.gate.width
+    G = 0.0 * v
+    for th in net.neuron.thresholds:
+        if th.synaptic:
+            G = G + net.gate(v, th)
+    return G
+
+
+def gate_zone(net: Network, v):
+    """Indicator (n_synaptic_thresholds, N) of being in each active zone, or None if ``g`` is continuous."""
+    if net.gate is None or not net.gate.discontinuous:
+        return None
+    xp = namespace(v)
+    return xp.stack([
+        xp.where(net.gate(v, th) > 0, 1.0, 0.0) for th in net.neuron.thresholds if th.synaptic
+    ])
+
+
+def synaptic_gate_derivative(net: Network, v):
+    """``dG/dv``."""
+    dG = 0.0 * v
+    for th in net.neuron.thresholds:
+        if th.synaptic:
+            dG = dG + net.gate.derivative(v, th)
+    return dG
+
+
+def current(net: Network, params: Params, s, sf, i_t):
+    """Input current ``I = W s + W_f sf + U i + I_o``."""
+    I = _masked(net, params.W, "W") @ s + params.U @ i_t + params.I0
+    if net.tau_f is not None:
+        I = I + _masked(net, params.Wf, "Wf") @ sf
+    return I
+
+
+def output(params: Params, s):
+    """Readout ``o = O s``."""
+    return params.O @ s
+
+
+def vector_field(net: Network, params: Params, x: State, i_t, zone=None) -> State:
+    """Forward vector field ``d(v, s, sf)/dt``.
+
+    With ``net.gate is None`` (threshold synapse) the synapses only decay
+    between spikes; the backends add ``±1/τ`` at each spike.
+    """
+    I = current(net, params, x.s, x.sf, i_t)
+    dv = net.neuron.f(x.v, I)
+    if net.gate is None:
+        drive = 0.0 * dv
+    else:
+        drive = synaptic_gate(net, x.v, zone) * dv
+    ds = (drive - x.s) / net.tau
+    dsf = x.sf * 0.0 if net.tau_f is None else (drive - x.sf) / net.tau_f
+    return State(dv, ds, dsf)
+
+
+def running_cost(net: Network, params: Params, x: State, o_d):
+    """``l(s, O s, o_d)``."""
+    return net.cost.l(x.s, output(params, x.s), o_d)
+
+
+def cost_grad_s(net: Network, params: Params, x: State, o_d):
+    """Total ``∂l/∂s`` including the readout: ``∂l/∂s + Oᵀ ∂l/∂o``."""
+    o = output(params, x.s)
+    return net.cost.dl_ds(x.s, o, o_d) + params.O.T @ net.cost.dl_do(x.s, o, o_d)
+
+
+def adjoint_field(net: Network, params: Params, x: State, i_t, o_d, p: State, zone=None) -> State:
+    """Forward-time derivative ``d(p_v, p_s, p_f)/dt`` of the adjoint, eqs. (5)-(7)."""
+    I = current(net, params, x.s, x.sf, i_t)
+    a = net.neuron.f_I(x.v, I) * p.v
+    dps = (p.s - _masked(net, params.W, "W").T @ a - cost_grad_s(net, params, x, o_d)) / net.tau
+    if net.tau_f is None:
+        dpf = p.sf * 0.0
+        dp_syn = dps
+    else:
+        dpf = (p.sf - _masked(net, params.Wf, "Wf").T @ a) / net.tau_f
+        dp_syn = dps + dpf
+    dpv = -net.neuron.f_v(x.v, I) * p.v + synaptic_gate(net, x.v, zone) * dp_syn
+    return State(dpv, dps, dpf)
+
+
+def gradient_density(net: Network, params: Params, x: State, i_t, o_d, p: State) -> Params:
+    """Integrand of ``dC/dθ = ∫ ∂H/∂θ dt`` for each parameter group."""
+    xp = namespace(x.v, p.v, i_t)
+    I = current(net, params, x.s, x.sf, i_t)
+    a = net.neuron.f_I(x.v, I) * p.v
+    o = output(params, x.s)
+    dW = xp.outer(a, x.s)
+    if net.W_mask != "full":
+        dW = dW * net.W_mask_array
+    dWf = xp.outer(a, x.sf)
+    if net.tau_f is not None and net.Wf_mask != "full":
+        dWf = dWf * net.Wf_mask_array
+    dU = xp.outer(a, i_t)
+    dO = xp.outer(net.cost.dl_do(x.s, o, o_d), x.s)
+    return Params(dW, dWf, dU, dO, a)
+
+
+def reset_factor(net: Network, params: Params, x_minus: State, i_t, k, threshold):
+    """``f(v_r, I_k)/f(θ, I_k)``: factor of the reset jump of ``p_v,k`` (and of ``dv_k/dθ``)."""
+    I = current(net, params, x_minus.s, x_minus.sf, i_t)[k]
+    return net.neuron.f(threshold.reset, I) / net.neuron.f(threshold.value, I)
+
+
+def tangent_field(net: Network, params: Params, x: State, i_t, dx: State, dI_direct, zone=None) -> State:
+    """Linearisation of :func:`vector_field` (forward sensitivity, RTRL).
+
+    ``dx`` holds tangents with a trailing axis of directions (N, P);
+    ``dI_direct`` (N, P) is the explicit derivative of ``I`` along them.
+    """
+    I = current(net, params, x.s, x.sf, i_t)
+    dI = _masked(net, params.W, "W") @ dx.s + dI_direct
+    if net.tau_f is not None:
+        dI = dI + _masked(net, params.Wf, "Wf") @ dx.sf
+    f = net.neuron.f(x.v, I)
+    ddv = net.neuron.f_v(x.v, I)[:, None] * dx.v + net.neuron.f_I(x.v, I)[:, None] * dI
+    G = synaptic_gate(net, x.v, zone)[:, None]
+    ddrive = synaptic_gate_derivative(net, x.v)[:, None] * f[:, None] * dx.v + G * ddv
+    dds = (ddrive - dx.s) / net.tau
+    ddsf = dx.sf * 0.0 if net.tau_f is None else (ddrive - dx.sf) / net.tau_f
+    return State(ddv, dds, ddsf)

@@ -1,0 +1,217 @@
+"""Network structure (static) and parameters (a pytree).
+
+``I = W s + W_f s_f + U i(t) + I_o`` and ``o = O s``. The structure is a
+frozen :class:`Network`; the trainable parameters are a :class:`Params`
+named tuple, hence a JAX pytree that ``jax.grad`` and optax handle directly.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+
+from ._cost import Cost, QuadraticCost
+from ._gates import Gate, validate_gate_against_neuron
+from ._neurons import NIF, NeuronModel
+
+__all__ = ["Network", "Params", "State"]
+
+MASKS = ("full", "zero_diag", "lower", "strict_lower", "none")
+
+
+class Params(NamedTuple):
+    """Network parameters.
+
+    Attributes
+    ----------
+    W : (N, N) regular recurrent weights.
+    Wf : (N, N) fast recurrent weights, or (N, 0) without fast synapses.
+    U : (N, M) input weights.
+    O : (K, N) readout weights.
+    I0 : (N,) tonic current.
+    """
+
+    W: object
+    Wf: object
+    U: object
+    O: object
+    I0: object
+
+
+class State(NamedTuple):
+    """Network state: voltages ``v`` (N,), synaptic currents ``s`` (N,), fast ``sf`` (N,) or (0,)."""
+
+    v: object
+    s: object
+    sf: object
+
+
+@functools.lru_cache(maxsize=64)
+def mask_array(kind, n, m=None):
+    """Mask of the structural constraint ``kind`` (cached; do not modify)."""
+    m = n if m is None else m
+    if kind == "full":
+        return np.ones((n, m))
+    if kind == "zero_diag":
+        return 1.0 - np.eye(n, m)
+    if kind == "lower":
+        return np.tril(np.ones((n, m)))
+    if kind == "strict_lower":
+        return np.tril(np.ones((n, m)), -1)
+    if kind == "none":
+        return np.zeros((n, m))
+    raise ValueError(f"unknown mask {kind!r}; known: {MASKS}")
+
+
+def _positive(name, x):
+    if not (np.isscalar(x) and np.isfinite(x) and x > 0):
+        raise ValueError(f"`{name}` must be a positive finite number, got {x!r}")
+
+
+@dataclass(frozen=True)
+class Network:
+    """Structure of a spiking network.
+
+    Parameters
+    ----------
+    n_neurons, n_inputs, n_outputs : int
+        Sizes ``N``, ``M`` (input channels) and ``K`` (readouts).
+    neuron : NeuronModel
+        Membrane dynamics; default :class:`~odesnn.NIF`.
+    gate : Gate or None
+        Gate of the differentiable synapse; ``None`` selects the zero-width
+        threshold synapse of eq. (1) (each spike adds ``±1/τ`` to ``s``).
+    tau : float
+        Regular synaptic time constant in ms.
+    tau_f : float or None
+        Fast synaptic time constant in ms, or ``None`` for no fast synapses.
+    cost : Cost
+        Running cost; default ``QuadraticCost(lam=0)``.
+    W_mask, Wf_mask : str
+        Structural constraint: ``"full"``, ``"zero_diag"``, ``"lower"``
+        (feed-forward, with self-connections), ``"strict_lower"`` or ``"none"``.
+        Masked entries are multiplied by zero in the dynamics, so their
+        gradients vanish.
+    """
+
+    n_neurons: int
+    n_inputs: int = 1
+    n_outputs: int = 1
+    neuron: NeuronModel = field(default_factory=NIF)
+    gate: Gate | None = field(default_factory=Gate)
+    tau: float = 10.0
+    tau_f: float | None = None
+    cost: Cost = field(default_factory=QuadraticCost)
+    W_mask: str = "full"
+    Wf_mask: str = "zero_diag"
+
+    def __post_init__(self):
+        for name in ("n_neurons", "n_inputs", "n_outputs"):
+            val = getattr(self, name)
+            if not isinstance(val, (int, np.integer)) or isinstance(val, bool) or val < (1 if name == "n_neurons" else 0):
+                raise ValueError(f"`{name}` must be a {'positive' if name == 'n_neurons' else 'non-negative'} integer, got {val!r}")
+        if not isinstance(self.neuron, NeuronModel):
+            raise TypeError(f"`neuron` must be a NeuronModel, got {type(self.neuron).__name__}")
+        _positive("tau", self.tau)
+        if self.tau_f is not None:
+            _positive("tau_f", self.tau_f)
+        if self.gate is not None:
+            if not isinstance(self.gate, Gate):
+                raise TypeError(f"`gate` must be a Gate or None, got {type(self.gate).__name__}")
+            validate_gate_against_neuron(self.gate, self.neuron)
+        if not isinstance(self.cost, Cost):
+            raise TypeError(f"`cost` must be a Cost, got {type(self.cost).__name__}")
+        for name in ("W_mask", "Wf_mask"):
+            if getattr(self, name) not in MASKS:
+                raise ValueError(f"`{name}`={getattr(self, name)!r} unknown; known: {MASKS}")
+
+    # -- sizes and masks ---------------------------------------------------
+    @property
+    def n_fast(self) -> int:
+        """Number of fast synapses (N, or 0 without them)."""
+        return 0 if self.tau_f is None else self.n_neurons
+
+    @property
+    def W_mask_array(self):
+        return mask_array(self.W_mask, self.n_neurons)
+
+    @property
+    def Wf_mask_array(self):
+        return mask_array(self.Wf_mask, self.n_neurons, self.n_fast)
+
+    def param_shapes(self) -> Params:
+        N, M, K = self.n_neurons, self.n_inputs, self.n_outputs
+        return Params((N, N), (N, self.n_fast), (N, M), (K, N), (N,))
+
+    # -- construction and checks -------------------------------------------
+    def init_params(self, seed=0, *, w_scale=0.5, wf_scale=0.5, u_scale=1.0, o_scale=0.5, i0_scale=0.0) -> Params:
+        """Random Gaussian parameters scaled by ``1/sqrt(fan_in)``; masks applied."""
+        rng = np.random.default_rng(seed)
+        N, M, K = self.n_neurons, self.n_inputs, self.n_outputs
+        W = w_scale * rng.standard_normal((N, N)) / np.sqrt(N) * self.W_mask_array
+        Wf = wf_scale * rng.standard_normal((N, self.n_fast)) / np.sqrt(N) * self.Wf_mask_array
+        U = u_scale * rng.standard_normal((N, M)) / np.sqrt(max(M, 1))
+        O = o_scale * rng.standard_normal((K, N)) / np.sqrt(N)
+        I0 = i0_scale * rng.standard_normal(N)
+        return Params(W, Wf, U, O, I0)
+
+    def check_params(self, params) -> Params:
+        """Return ``params`` as float arrays after checking shapes and finiteness."""
+        if not isinstance(params, Params):
+            if isinstance(params, dict):
+                params = Params(**params)
+            else:
+                raise TypeError(f"`params` must be odesnn.Params, got {type(params).__name__}")
+        out = []
+        for name, shape, value in zip(Params._fields, self.param_shapes(), params):
+            arr = np.asarray(value, dtype=float)
+            if arr.shape != tuple(shape):
+                raise ValueError(f"`params.{name}` must have shape {tuple(shape)}, got {arr.shape}")
+            if not np.all(np.isfinite(arr)):
+                raise ValueError(f"`params.{name}` contains non-finite values (NaN or inf)")
+            out.append(arr)
+        return Params(*out)
+
+    def initial_state(self, v0=None, s0=None, sf0=None) -> State:
+        """Check and assemble an initial :class:`State` (zeros by default)."""
+        N = self.n_neurons
+        parts = []
+        for name, val, n in (("v0", v0, N), ("s0", s0, N), ("sf0", sf0, self.n_fast)):
+            arr = np.zeros(n) if val is None else np.asarray(val, dtype=float)
+            if arr.shape != (n,):
+                raise ValueError(f"`{name}` must have shape ({n},), got {arr.shape}")
+            if not np.all(np.isfinite(arr)):
+                raise ValueError(f"`{name}` contains non-finite values: {arr}")
+            parts.append(arr)
+        v = parts[0]
+        for th in self.neuron.thresholds:
+            bad = (v - th.value) * th.direction >= 0
+            if np.any(bad):
+                raise ValueError(
+                    f"`v0` has entries at or beyond threshold {th.value}: indices {np.flatnonzero(bad).tolist()}"
+                )
+        return State(*parts)
+
+    def config(self) -> dict:
+        """JSON-serialisable structure (the ``config.json`` of :func:`odesnn.save`)."""
+        return {
+            "format": "odesnn-network-1",
+            "n_neurons": self.n_neurons,
+            "n_inputs": self.n_inputs,
+            "n_outputs": self.n_outputs,
+            "neuron": self.neuron.config(),
+            "thresholds": [
+                {"value": th.value, "direction": th.direction, "reset": th.reset, "synaptic": th.synaptic}
+                for th in self.neuron.thresholds
+            ],
+            "gate": None if self.gate is None else self.gate.config(),
+            "tau": float(self.tau),
+            "tau_f": None if self.tau_f is None else float(self.tau_f),
+            "cost": self.cost.config(),
+            "lam": float(getattr(self.cost, "lam", 0.0)),
+            "W_mask": self.W_mask,
+            "Wf_mask": self.Wf_mask,
+        }

@@ -1,0 +1,60 @@
+"""A validated simulation problem, shared by every backend and gradient method."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._network import Network, Params, State
+from ._signals import Signal, as_signal
+
+
+@dataclass(frozen=True, eq=False)
+class Problem:
+    """Network, parameters, input and target signals, initial state and time span."""
+
+    net: Network
+    params: Params
+    inputs: Signal
+    target: Signal
+    x0: State
+    t0: float
+    t1: float
+
+    def with_params(self, params) -> "Problem":
+        return Problem(self.net, self.net.check_params(params), self.inputs, self.target, self.x0, self.t0, self.t1)
+
+
+def make_problem(net, params, inputs=None, target=None, t_span=None, v0=None, s0=None, sf0=None) -> Problem:
+    """Check every argument and return a :class:`Problem` (eager errors name the argument)."""
+    if not isinstance(net, Network):
+        raise TypeError(f"`net` must be an odesnn.Network, got {type(net).__name__}")
+    params = net.check_params(params)
+    if t_span is None:
+        raise ValueError("`t_span` is required: (t0, t1) in ms")
+    try:
+        t0, t1 = (float(x) for x in t_span)
+    except (TypeError, ValueError):
+        raise ValueError(f"`t_span` must be a pair (t0, t1) of numbers, got {t_span!r}") from None
+    if not (np.isfinite(t0) and np.isfinite(t1)):
+        raise ValueError(f"`t_span` must be finite, got {t_span!r}")
+    if t1 <= t0:
+        raise ValueError(f"`t_span` must have t1 > t0, got t0={t0!r}, t1={t1!r}")
+    inputs = as_signal(inputs, net.n_inputs, "inputs")
+    target = as_signal(target, net.n_outputs, "target")
+    x0 = net.initial_state(v0, s0, sf0)
+    return Problem(net, params, inputs, target, x0, t0, t1)
+
+
+def pack(x: State, extra=()):
+    return np.concatenate([x.v, x.s, x.sf, np.atleast_1d(np.asarray(extra, dtype=float)).ravel()])
+
+
+def unpack(net: Network, y) -> State:
+    N, Nf = net.n_neurons, net.n_fast
+    return State(y[:N], y[N:2 * N], y[2 * N:2 * N + Nf])
+
+
+def state_size(net: Network) -> int:
+    return 2 * net.n_neurons + net.n_fast

@@ -1,0 +1,246 @@
+"""Adaptive integration with threshold events, for SciPy's ``OdeSolver`` classes.
+
+The driver steps a SciPy solver (``RK45``, ``DOP853``, ``Radau``, ...) one
+step at a time, checks every event function for a sign change across the
+step, locates the earliest crossing on the step's dense output with Brent's
+method, truncates the step there, applies the jump and restarts the solver.
+Event functions are ``y[neuron] - level`` with a direction, evaluated for all
+events at once.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.integrate import BDF, DOP853, LSODA, RK23, RK45, Radau
+from scipy.optimize import brentq
+
+METHODS = {"RK23": RK23, "RK45": RK45, "DOP853": DOP853, "Radau": Radau, "BDF": BDF, "LSODA": LSODA}
+
+THRESHOLD, EDGE = 0, 1
+
+
+@dataclass(frozen=True)
+class Events:
+    """Event functions ``y[neuron] - level`` crossed in ``direction`` (+1 up, -1 down)."""
+
+    neuron: np.ndarray
+    level: np.ndarray
+    direction: np.ndarray
+    kind: np.ndarray  # THRESHOLD or EDGE
+    threshold: np.ndarray  # index into neuron.thresholds
+
+    @classmethod
+    def for_network(cls, net):
+        rows = []
+        N = net.n_neurons
+        for j, th in enumerate(net.neuron.thresholds):
+            rows.append((th.value, th.direction, THRESHOLD, j))
+            if net.gate is not None and net.gate.discontinuous and th.synaptic:
+                edge = net.gate.edge(th)
+                rows.append((edge, +1, EDGE, j))
+                rows.append((edge, -1, EDGE, j))
+        neuron = np.concatenate([np.arange(N)] * len(rows))
+        cols = [np.repeat(np.array([r[i] for r in rows]), N) for i in range(4)]
+        return cls(neuron, cols[0].astype(float), cols[1].astype(int), cols[2].astype(int), cols[3].astype(int))
+
+    def crossed(self, v_old, v_new):
+        h_old = v_old[self.neuron] - self.level
+        h_new = v_new[self.neuron] - self.level
+        up = (self.direction > 0) & (h_old < 0) & (h_new >= 0)
+        down = (self.direction < 0) & (h_old > 0) & (h_new <= 0)
+        return np.flatnonzero(up | down)
+
+
+@dataclass
+class Segment:
+    """A piece of dense output valid on ``[t0, t1]``."""
+
+    t0: float
+    t1: float
+    interp: object
+
+    def __call__(self, t):
+        return self.interp(t)
+
+
+class DenseSolution:
+    """Piecewise dense output; right-continuous at event times."""
+
+    def __init__(self, segments):
+        self.segments = segments
+        self._starts = [seg.t0 for seg in segments]
+        self._ends = [seg.t1 for seg in segments]
+
+    def restrict(self, lo, hi):
+        """The pieces inside ``[lo, hi]``: evaluation at ``hi`` uses the left limit there."""
+        i = bisect.bisect_right(self._ends, lo)
+        j = bisect.bisect_left(self._starts, hi)
+        return DenseSolution(self.segments[i:max(j, i + 1)])
+
+    def __call__(self, t):
+        t = np.asarray(t, dtype=float)
+        if t.ndim == 0:
+            k = max(bisect.bisect_right(self._starts, float(t)) - 1, 0)
+            return self.segments[k](float(t))
+        return np.stack([self(float(ti)) for ti in t])
+
+
+@dataclass
+class EventRecord:
+    t: float
+    index: int  # row of Events
+    y_pre: np.ndarray
+    y_post: np.ndarray
+
+
+@dataclass
+class RunStats:
+    n_steps: int = 0
+    n_rejected: int | None = 0
+    nfev: int = 0
+    n_events: int = 0
+    n_edges: int = 0
+
+    def as_dict(self):
+        return dict(self.__dict__)
+
+
+def make_solver(method, fun, t0, y0, t1, rtol, atol, first_step=None, max_step=np.inf):
+    if method not in METHODS:
+        raise ValueError(f"`method`={method!r} unknown; known: {sorted(METHODS)}")
+    kw = {} if first_step is None else {"first_step": first_step}
+    return METHODS[method](fun, t0, y0, t1, rtol=rtol, atol=atol, max_step=max_step, **kw)
+
+
+def _locate(interp, n, level, direction, a, b):
+    """Earliest time in (a, b] at which ``y[n] - level`` reaches its post-crossing side."""
+    def h(t):
+        return interp(t)[n] - level
+
+    def post(t):
+        val = h(t)
+        return val >= 0 if direction > 0 else val <= 0
+
+    r = brentq(h, a, b, xtol=1e-14, rtol=4 * np.finfo(float).eps, maxiter=200)
+    if post(r):
+        return r
+    # nudge just past the root so that the restart sees the post-crossing side
+    step = 4 * np.finfo(float).eps * max(1.0, abs(r))
+    for _ in range(60):
+        r = min(r + step, b)
+        if post(r) or r == b:
+            return r
+        step *= 2
+    return b
+
+
+def integrate_events(fun_from, t0, t1, y0, events, on_event, *, method, rtol, atol, max_steps, max_events,
+                     throw=True, max_step=np.inf, n_v=None):
+    """Integrate ``y' = fun(t, y)`` from ``t0`` to ``t1`` through events.
+
+    ``fun_from(y_start)`` returns the right-hand side for a piece that starts
+    at state ``y_start`` (it may freeze the discontinuous-gate zones there).
+    ``y[:N]`` holds the voltages that the event functions test; ``on_event(t,
+    index, y_pre) -> y_post`` applies the jump (a reset, or nothing at a box
+    edge). Returns ``(segments, records, stats, status, message)``.
+    """
+    stats = RunStats()
+    segments, records = [], []
+    t, y = t0, np.array(y0, dtype=float)
+    counts = np.zeros(events.neuron.size, dtype=int)
+    solver = make_solver(method, fun_from(y), t, y, t1, rtol, atol, max_step=max_step)
+    stats.nfev += solver.nfev
+    n_stages = getattr(solver, "n_stages", None)
+    status, message = 0, "The solver successfully reached the end of the integration interval."
+    while t < t1:
+        if stats.n_steps >= max_steps:
+            status, message = 2, f"max_steps={max_steps} reached at t={t:.12g} ms"
+            break
+        nfev0 = solver.nfev
+        msg = solver.step()
+        attempts_nfev = solver.nfev - nfev0
+        if solver.status == "failed":
+            status, message = -1, f"integration step failed at t={solver.t:.12g} ms: {msg}"
+            break
+        stats.n_steps += 1
+        if n_stages is not None:
+            stats.n_rejected += max(attempts_nfev // n_stages - 1, 0)
+        else:
+            stats.n_rejected = None
+        if not np.all(np.isfinite(solver.y)):
+            bad = int(np.flatnonzero(~np.isfinite(solver.y))[0])
+            status, message = 3, f"non-finite state (component {bad}) at t={solver.t:.12g} ms"
+            break
+        t_old, t_new = solver.t_old, solver.t
+        interp = solver.dense_output()
+        stats.nfev += solver.nfev - nfev0
+        hit = events.crossed(y, solver.y)
+        if hit.size == 0:
+            segments.append(Segment(t_old, t_new, interp))
+            t, y = t_new, solver.y.copy()
+            continue
+        times = [_locate(interp, events.neuron[e], events.level[e], events.direction[e], t_old, t_new) for e in hit]
+        k = int(np.argmin(times))
+        e, t_e = int(hit[k]), float(times[k])
+        y_pre = interp(t_e)
+        segments.append(Segment(t_old, t_e, interp))
+        y_post = on_event(t_e, e, y_pre.copy())
+        records.append(EventRecord(t_e, e, y_pre, y_post))
+        counts[e] += 1
+        if events.kind[e] == THRESHOLD:
+            stats.n_events += 1
+        else:
+            stats.n_edges += 1
+        if len(records) > max_events:
+            n = int(events.neuron[e])
+            status = 1
+            message = (f"event cap max_events={max_events} exceeded at t={t_e:.12g} ms "
+                       f"(neuron {n} had {int(counts[events.neuron == n].sum())} events); "
+                       "the network may be running away")
+            break
+        t, y = t_e, y_post
+        if t >= t1:
+            break
+        h = min(abs(solver.h_abs) if hasattr(solver, "h_abs") else t1 - t, t1 - t)
+        solver = make_solver(method, fun_from(y), t, y, t1, rtol, atol, first_step=h if h > 0 else None,
+                             max_step=max_step)
+        stats.nfev += solver.nfev
+    if status != 0 and throw:
+        from .._solution import SimulationError
+
+        raise SimulationError(message)
+    return segments, records, stats, status, message
+
+
+def integrate_breakpoints(fun_for, t_start, t_end, z0, breakpoints, on_break, *, method, rtol, atol, max_step=np.inf):
+    """Integrate from ``t_start`` to ``t_end`` (either direction), stopping at ``breakpoints``.
+
+    ``breakpoints`` are given in the order met; at the i-th one,
+    ``z = on_break(i, z)``. ``fun_for(lo, hi)`` returns the right-hand side
+    for the interval ``[lo, hi]`` (so that a coefficient with a jump at a
+    breakpoint is evaluated from the correct side). Returns
+    ``(z_end, segments)``.
+    """
+    from .._solution import SimulationError
+
+    z = np.array(z0, dtype=float)
+    segments = []
+    direction = np.sign(t_end - t_start)
+    t = t_start
+    for i, stop in enumerate(list(breakpoints) + [t_end]):
+        if (stop - t) * direction > 0:
+            solver = make_solver(method, fun_for(*sorted((t, stop))), t, z, stop, rtol, atol, max_step=max_step)
+            while solver.status == "running":
+                msg = solver.step()
+                if solver.status == "failed":
+                    raise SimulationError(f"integration failed at t={solver.t:.12g} ms: {msg}")
+                lo, hi = sorted((solver.t_old, solver.t))
+                segments.append(Segment(lo, hi, solver.dense_output()))
+            z = solver.y.copy()
+            t = stop
+        if i < len(breakpoints):
+            z = on_break(i, z)
+    return z, segments

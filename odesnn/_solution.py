@@ -1,0 +1,88 @@
+"""One result type for both backends."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+__all__ = ["Solution", "SimulationError", "RESULTS"]
+
+RESULTS = {
+    0: "The solver successfully reached the end of the integration interval.",
+    -1: "Integration step failed.",
+    1: "The event cap was reached.",
+    2: "The maximum number of steps was reached.",
+    3: "A non-finite state was produced.",
+}
+
+
+class SimulationError(RuntimeError):
+    """A simulation failed; the message gives the time and the cause."""
+
+
+@dataclass
+class Solution:
+    """Result of a simulation (SciPy or JAX backend), shaped like ``OdeResult``.
+
+    Attributes
+    ----------
+    t : ndarray (T,)
+        Output times in ms (solver steps and event times, or ``t_eval``).
+        An event time appears twice: before and after the reset.
+    v, s, sf : ndarray (T, N), (T, N), (T, N_f)
+        Membrane voltage, regular and fast synaptic currents.
+    o : ndarray (T, K)
+        Readout ``O s``.
+    spike_times, spike_neurons, spike_signs : ndarray (n_spikes,)
+        Threshold crossings in time order: time (ms), neuron index and sign
+        (+1 rising threshold, -1 falling threshold).
+    cost : float
+        ``C = ∫ l dt`` over the whole interval.
+    stats : dict
+        ``n_steps`` (accepted), ``n_rejected``, ``nfev``, ``n_events``
+        (threshold crossings), ``n_edges`` (box-gate edge crossings).
+    status : int
+        0 success; otherwise a key of :data:`RESULTS`.
+    message : str
+        Human-readable cause of termination.
+    sol : callable or None
+        Dense output ``sol(t) -> (v, s, sf)`` (right-continuous at resets).
+    backend : str
+        ``"scipy"`` or ``"jax"``.
+    """
+
+    t: np.ndarray
+    v: np.ndarray
+    s: np.ndarray
+    sf: np.ndarray
+    o: np.ndarray
+    spike_times: np.ndarray
+    spike_neurons: np.ndarray
+    spike_signs: np.ndarray
+    cost: float
+    stats: dict = field(default_factory=dict)
+    status: int = 0
+    message: str = RESULTS[0]
+    sol: Callable | None = None
+    backend: str = "scipy"
+    extra: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def success(self) -> bool:
+        return self.status == 0
+
+    @property
+    def n_spikes(self) -> int:
+        return int(np.size(self.spike_times))
+
+    def spikes_of(self, neuron):
+        """Spike times of one neuron."""
+        return self.spike_times[self.spike_neurons == neuron]
+
+    def __repr__(self):
+        return (
+            f"Solution(backend={self.backend!r}, status={self.status}, t=[{self.t[0]:g}, {self.t[-1]:g}] ms, "
+            f"N={self.v.shape[-1]}, n_spikes={self.n_spikes}, cost={self.cost:.6g}, stats={self.stats})"
+        )
