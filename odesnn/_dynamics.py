@@ -36,40 +36,48 @@ def _masked(net: Network, W, which):
     return W * (net.W_mask_array if which == "W" else net.Wf_mask_array)
 
 
+def _synaptic_thresholds(net):
+    return [th for th in net.neuron.thresholds if th.synaptic]
+
+
 def synaptic_gate(net: Network, v, zone=None):
     """``G(v)``: sum of the gates of the thresholds that drive synapses.
 
     ``zone`` (optional, from :func:`gate_zone`) freezes which neurons are in
-    a discontinuous (box) gate's active zone. The solvers fix it at the start
-    of each integration piece and update it only at located edge events, so
-    that no step ever sees the jump of the box gate.
+    each active zone. The SciPy solvers fix it at the start of each piece of
+    integration and update it only at located edge events; within a piece the
+    gate is then the profile polynomial, so no step sees the jump (box) or
+    kink (smooth profiles) at the zone edge.
     """
-    if zone is not None and net.gate is not None and net.gate.discontinuous:
-        return zone.sum(axis=0) / net.gate.width
     G = 0.0 * v
-    for th in net.neuron.thresholds:
-        if th.synaptic:
+    for j, th in enumerate(_synaptic_thresholds(net)):
+        if zone is None:
             G = G + net.gate(v, th)
+        else:
+            G = G + zone[j] * net.gate.profile(v, th)
     return G
 
 
+def synaptic_gate_derivative(net: Network, v, zone=None):
+    """``dG/dv`` (consistent with :func:`synaptic_gate` for the same ``zone``)."""
+    dG = 0.0 * v
+    for j, th in enumerate(_synaptic_thresholds(net)):
+        if zone is None:
+            dG = dG + net.gate.derivative(v, th)
+        else:
+            dG = dG + zone[j] * net.gate.profile_derivative(v, th)
+    return dG
+
+
 def gate_zone(net: Network, v):
-    """Indicator (n_synaptic_thresholds, N) of being in each active zone, or None if ``g`` is continuous."""
-    if net.gate is None or not net.gate.discontinuous:
+    """Indicator (n_synaptic_thresholds, N) of being in each active zone (None without a gate)."""
+    if net.gate is None:
         return None
     xp = namespace(v)
-    return xp.stack([
-        xp.where(net.gate(v, th) > 0, 1.0, 0.0) for th in net.neuron.thresholds if th.synaptic
-    ])
-
-
-def synaptic_gate_derivative(net: Network, v):
-    """``dG/dv``."""
-    dG = 0.0 * v
-    for th in net.neuron.thresholds:
-        if th.synaptic:
-            dG = dG + net.gate.derivative(v, th)
-    return dG
+    ths = _synaptic_thresholds(net)
+    if not ths:
+        return xp.zeros((0,) + v.shape)
+    return xp.stack([xp.where(net.gate.in_zone(v, th), 1.0, 0.0) for th in ths])
 
 
 def current(net: Network, params: Params, s, sf, i_t):
@@ -164,7 +172,7 @@ def tangent_field(net: Network, params: Params, x: State, i_t, dx: State, dI_dir
     f = net.neuron.f(x.v, I)
     ddv = net.neuron.f_v(x.v, I)[:, None] * dx.v + net.neuron.f_I(x.v, I)[:, None] * dI
     G = synaptic_gate(net, x.v, zone)[:, None]
-    ddrive = synaptic_gate_derivative(net, x.v)[:, None] * f[:, None] * dx.v + G * ddv
+    ddrive = synaptic_gate_derivative(net, x.v, zone)[:, None] * f[:, None] * dx.v + G * ddv
     dds = (ddrive - dx.s) / net.tau
     ddsf = dx.sf * 0.0 if net.tau_f is None else (ddrive - dx.sf) / net.tau_f
     return State(ddv, dds, ddsf)

@@ -90,6 +90,24 @@ class Gate:
         inside = (u >= 0) & (u < 1)
         return xp.where(inside, dphi(xp.clip(u, 0.0, 1.0)), 0.0) * threshold.direction / self.width**2
 
+    def in_zone(self, v, threshold):
+        """``g``'s piece: inside the zone, or past the threshold (never reached)."""
+        return self._u(v, threshold) >= 0
+
+    def profile(self, v, threshold):
+        """``φ(u)/Δ`` continued analytically past both ends of the zone.
+
+        The solvers use it with the zone membership frozen over a piece of
+        integration (see :func:`odesnn._dynamics.synaptic_gate`), so that the
+        vector field is a polynomial in ``v`` within each piece.
+        """
+        u = namespace(v).clip(self._u(v, threshold), -1.0, 2.0)  # bounded for wild trial stages
+        return _PROFILES[self.kind][0](u) / self.width
+
+    def profile_derivative(self, v, threshold):
+        u = namespace(v).clip(self._u(v, threshold), -1.0, 2.0)
+        return _PROFILES[self.kind][1](u) * threshold.direction / self.width**2
+
     def edge(self, threshold):
         """Voltage of the inner edge of the active zone of ``threshold``."""
         return threshold.value - threshold.direction * self.width

@@ -22,6 +22,14 @@ class Problem:
     t0: float
     t1: float
 
+    def tstops(self):
+        """Sample times of sampled inputs and targets inside ``(t0, t1)``: kinks the solver must not straddle."""
+        grids = [sig.t for sig in (self.inputs, self.target) if sig.t is not None and sig.t.size > 1]
+        if not grids:
+            return np.zeros(0)
+        ts = np.unique(np.concatenate(grids))
+        return ts[(ts > self.t0) & (ts < self.t1)]
+
     def with_params(self, params) -> "Problem":
         return Problem(self.net, self.net.check_params(params), self.inputs, self.target, self.x0, self.t0, self.t1)
 

@@ -38,7 +38,7 @@ class Events:
         N = net.n_neurons
         for j, th in enumerate(net.neuron.thresholds):
             rows.append((th.value, th.direction, THRESHOLD, j))
-            if net.gate is not None and net.gate.discontinuous and th.synaptic:
+            if net.gate is not None and th.synaptic:
                 edge = net.gate.edge(th)
                 rows.append((edge, +1, EDGE, j))
                 rows.append((edge, -1, EDGE, j))
@@ -138,7 +138,7 @@ def _locate(interp, n, level, direction, a, b):
 
 
 def integrate_events(fun_from, t0, t1, y0, events, on_event, *, method, rtol, atol, max_steps, max_events,
-                     throw=True, max_step=np.inf, n_v=None):
+                     throw=True, max_step=np.inf, tstops=()):
     """Integrate ``y' = fun(t, y)`` from ``t0`` to ``t1`` through events.
 
     ``fun_from(y_start)`` returns the right-hand side for a piece that starts
@@ -151,7 +151,12 @@ def integrate_events(fun_from, t0, t1, y0, events, on_event, *, method, rtol, at
     segments, records = [], []
     t, y = t0, np.array(y0, dtype=float)
     counts = np.zeros(events.neuron.size, dtype=int)
-    solver = make_solver(method, fun_from(y), t, y, t1, rtol, atol, max_step=max_step)
+    stops = [float(x) for x in np.unique(np.asarray(tstops, dtype=float)) if t0 < x < t1] + [t1]
+
+    def bound(t):
+        return stops[bisect.bisect_right(stops, t)] if t < stops[-1] else t1
+
+    solver = make_solver(method, fun_from(y), t, y, bound(t), rtol, atol, max_step=max_step)
     stats.nfev += solver.nfev
     n_stages = getattr(solver, "n_stages", None)
     status, message = 0, "The solver successfully reached the end of the integration interval."
@@ -181,6 +186,10 @@ def integrate_events(fun_from, t0, t1, y0, events, on_event, *, method, rtol, at
         if hit.size == 0:
             segments.append(Segment(t_old, t_new, interp))
             t, y = t_new, solver.y.copy()
+            if solver.status == "finished" and t < t1:
+                solver = make_solver(method, fun_from(y), t, y, bound(t), rtol, atol,
+                                     first_step=min(abs(t_new - t_old) * 2, bound(t) - t), max_step=max_step)
+                stats.nfev += solver.nfev
             continue
         times = [_locate(interp, events.neuron[e], events.level[e], events.direction[e], t_old, t_new) for e in hit]
         k = int(np.argmin(times))
@@ -204,8 +213,8 @@ def integrate_events(fun_from, t0, t1, y0, events, on_event, *, method, rtol, at
         t, y = t_e, y_post
         if t >= t1:
             break
-        h = min(abs(solver.h_abs) if hasattr(solver, "h_abs") else t1 - t, t1 - t)
-        solver = make_solver(method, fun_from(y), t, y, t1, rtol, atol, first_step=h if h > 0 else None,
+        h = min(abs(solver.h_abs) if hasattr(solver, "h_abs") else t1 - t, bound(t) - t)
+        solver = make_solver(method, fun_from(y), t, y, bound(t), rtol, atol, first_step=h if h > 0 else None,
                              max_step=max_step)
         stats.nfev += solver.nfev
     if status != 0 and throw:

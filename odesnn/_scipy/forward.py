@@ -50,7 +50,7 @@ def simulate(problem: Problem, *, method="DOP853", rtol=1e-10, atol=1e-12, t_eva
         lambda y: forward_rhs(problem, y), problem.t0, problem.t1, y0, events,
         lambda t, e, y: apply_event(net, events, e, y),
         method=method, rtol=rtol, atol=atol, max_steps=max_steps, max_events=max_events, throw=throw,
-        max_step=max_step,
+        max_step=max_step, tstops=problem.tstops(),
     )
     dense = DenseSolution(segments) if segments else None
     if t_eval is None:

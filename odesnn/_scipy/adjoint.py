@@ -1,0 +1,105 @@
+"""SciPy backend: the adjoint equations (5)-(7) solved backward against the dense forward solution."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import _dynamics as dyn
+from .._network import Params, State
+from .._problem import unpack
+from .._solution import Solution
+from ._integrate import THRESHOLD, DenseSolution, integrate_breakpoints
+
+
+@dataclass
+class AdjointResult:
+    """Gradient from the adjoint method.
+
+    Attributes
+    ----------
+    grads : Params
+        ``dC/dW, dC/dWf, dC/dU, dC/dO, dC/dI0``.
+    x0 : State
+        ``dC/d(v0, s0, sf0)``.
+    sol : callable
+        Dense adjoint ``sol(t) -> State(p_v, p_s, p_f)`` (the paper's variables).
+    """
+
+    grads: Params
+    x0: State
+    sol: object
+
+
+def _layout(net):
+    N, Nf, M, K = net.n_neurons, net.n_fast, net.n_inputs, net.n_outputs
+    sizes = [N, N, Nf, N * N, N * Nf, N * M, K * N, N]
+    return np.cumsum([0] + sizes)
+
+
+def adjoint(fwd: Solution, *, method=None, rtol=None, atol=None) -> AdjointResult:
+    """Gradient of ``fwd.cost`` with respect to the parameters, by the adjoint method.
+
+    Tolerances default to those of the forward solve.
+    """
+    problem = fwd.extra["problem"]
+    net, params = problem.net, problem.params
+    if net.gate is None:
+        raise NotImplementedError(
+            "the gradient is not defined for the zero-width threshold synapse (gate=None); "
+            "simulate with a Gate of positive width"
+        )
+    if fwd.status != 0:
+        raise ValueError(f"cannot differentiate a failed simulation (status {fwd.status}: {fwd.message})")
+    opts = fwd.extra["options"]
+    method = method or opts["method"]
+    rtol = rtol or opts["rtol"]
+    atol = atol or opts["atol"]
+    dense: DenseSolution = fwd.extra["dense"]
+    records, events = fwd.extra["records"], fwd.extra["events"]
+    N, Nf = net.n_neurons, net.n_fast
+    cut = _layout(net)
+
+    def fun_for(lo, hi):
+        piece = dense.restrict(lo, hi)
+        zone = dyn.gate_zone(net, unpack(net, piece(lo)).v)
+
+        def fun(t, z):
+            x = unpack(net, piece(t))
+            p = State(z[cut[0]:cut[1]], z[cut[1]:cut[2]], z[cut[2]:cut[3]])
+            i_t, o_d = problem.inputs(t), problem.target(t)
+            dp = dyn.adjoint_field(net, params, x, i_t, o_d, p, zone)
+            g = dyn.gradient_density(net, params, x, i_t, o_d, p)
+            return np.concatenate([dp.v, dp.s, dp.sf, -g.W.ravel(), -g.Wf.ravel(), -g.U.ravel(), -g.O.ravel(),
+                                   -g.I0])
+
+        return fun
+
+    stops = sorted([(rec.t, rec) for rec in records] + [(t, None) for t in problem.tstops()],
+                   key=lambda item: item[0], reverse=True)
+
+    def on_break(i, z):
+        rec = stops[i][1]
+        if rec is None:  # a kink of the inputs: nothing jumps
+            return z
+        e = rec.index
+        if events.kind[e] == THRESHOLD:
+            th = net.neuron.thresholds[events.threshold[e]]
+            k = int(events.neuron[e])
+            z[k] *= dyn.reset_factor(net, params, unpack(net, rec.y_pre), problem.inputs(rec.t), k, th)
+        return z  # p_v is continuous at box-gate edges
+
+    z_end, segments = integrate_breakpoints(
+        fun_for, problem.t1, problem.t0, np.zeros(cut[-1]), [t for t, _ in stops], on_break,
+        method=method, rtol=rtol, atol=atol,
+    )
+    shapes = net.param_shapes()
+    grads = Params(*(z_end[cut[3 + j]:cut[4 + j]].reshape(shape) for j, shape in enumerate(shapes)))
+    p0 = State(z_end[:N], z_end[N:2 * N], z_end[2 * N:2 * N + Nf])
+    G0 = dyn.synaptic_gate(net, problem.x0.v, dyn.gate_zone(net, problem.x0.v))
+    lam_v = p0.v - G0 * (p0.s + (p0.sf.sum() * 0 + p0.sf if Nf else 0.0))
+    x0_grad = State(lam_v, net.tau * p0.s, (net.tau_f * p0.sf) if Nf else p0.sf)
+    adj_dense = DenseSolution(sorted(segments, key=lambda seg: seg.t0))
+    return AdjointResult(grads, x0_grad, lambda t: State(*np.split(np.asarray(adj_dense(t))[..., :cut[3]],
+                                                                   cut[1:3], axis=-1)))
