@@ -20,6 +20,7 @@ from scipy.optimize import brentq
 METHODS = {"RK23": RK23, "RK45": RK45, "DOP853": DOP853, "Radau": Radau, "BDF": BDF, "LSODA": LSODA}
 
 THRESHOLD, EDGE = 0, 1
+N_SAMPLES = 7  # interior samples of each step checked for crossings
 
 
 @dataclass(frozen=True)
@@ -46,12 +47,19 @@ class Events:
         cols = [np.repeat(np.array([r[i] for r in rows]), N) for i in range(4)]
         return cls(neuron, cols[0].astype(float), cols[1].astype(int), cols[2].astype(int), cols[3].astype(int))
 
-    def crossed(self, v_old, v_new):
-        h_old = v_old[self.neuron] - self.level
-        h_new = v_new[self.neuron] - self.level
-        up = (self.direction > 0) & (h_old < 0) & (h_new >= 0)
-        down = (self.direction < 0) & (h_old > 0) & (h_new <= 0)
-        return np.flatnonzero(up | down)
+    def crossed(self, ts, V):
+        """Events crossed between voltage samples ``V`` (m, N) at times ``ts`` (m,).
+
+        Returns the event rows and, for each, the bracket of its first crossing.
+        """
+        H = V[:, self.neuron] - self.level
+        pre, post = H[:-1], H[1:]
+        up = (self.direction > 0) & (pre < 0) & (post >= 0)
+        down = (self.direction < 0) & (pre > 0) & (post <= 0)
+        cross = up | down
+        hit = np.flatnonzero(cross.any(axis=0))
+        first = np.argmax(cross[:, hit], axis=0)
+        return hit, ts[first], ts[first + 1]
 
 
 @dataclass
@@ -151,6 +159,7 @@ def integrate_events(fun_from, t0, t1, y0, events, on_event, *, method, rtol, at
     segments, records = [], []
     t, y = t0, np.array(y0, dtype=float)
     counts = np.zeros(events.neuron.size, dtype=int)
+    n_v = int(events.neuron.max()) + 1 if events.neuron.size else 0
     stops = [float(x) for x in np.unique(np.asarray(tstops, dtype=float)) if t0 < x < t1] + [t1]
 
     def bound(t):
@@ -182,7 +191,11 @@ def integrate_events(fun_from, t0, t1, y0, events, on_event, *, method, rtol, at
         t_old, t_new = solver.t_old, solver.t
         interp = solver.dense_output()
         stats.nfev += solver.nfev - nfev0
-        hit = events.crossed(y, solver.y)
+        # sample the step's interpolant so that a voltage that enters and leaves a
+        # zone within one step is still seen
+        ts = np.linspace(t_old, t_new, N_SAMPLES + 2)
+        V = np.vstack([y[:n_v], np.asarray(interp(ts[1:-1]))[:n_v].T, solver.y[:n_v]])
+        hit, lo, hi = events.crossed(ts, V)
         if hit.size == 0:
             segments.append(Segment(t_old, t_new, interp))
             t, y = t_new, solver.y.copy()
@@ -191,7 +204,8 @@ def integrate_events(fun_from, t0, t1, y0, events, on_event, *, method, rtol, at
                                      first_step=min(abs(t_new - t_old) * 2, bound(t) - t), max_step=max_step)
                 stats.nfev += solver.nfev
             continue
-        times = [_locate(interp, events.neuron[e], events.level[e], events.direction[e], t_old, t_new) for e in hit]
+        times = [_locate(interp, events.neuron[e], events.level[e], events.direction[e], a, b)
+                 for e, a, b in zip(hit, lo, hi)]
         k = int(np.argmin(times))
         e, t_e = int(hit[k]), float(times[k])
         y_pre = interp(t_e)
