@@ -32,31 +32,36 @@ class Events:
     direction: np.ndarray
     kind: np.ndarray  # THRESHOLD or EDGE
     threshold: np.ndarray  # index into neuron.thresholds
+    closed: np.ndarray  # post-crossing side includes h == 0 (matches Gate.in_zone)
+
+    def post(self, H, rows=slice(None)):
+        """Whether ``H = v - level`` is on the post-crossing side of each event row."""
+        d, c = self.direction[rows], self.closed[rows]
+        return np.where(d > 0, np.where(c, H >= 0, H > 0), np.where(c, H <= 0, H < 0))
 
     @classmethod
     def for_network(cls, net):
         rows = []
         N = net.n_neurons
         for j, th in enumerate(net.neuron.thresholds):
-            rows.append((th.value, th.direction, THRESHOLD, j))
+            rows.append((th.value, th.direction, THRESHOLD, j, True))
             if net.gate is not None and th.synaptic:
+                # entering the zone (crossing in the threshold's direction) lands inside it
                 edge = net.gate.edge(th)
-                rows.append((edge, +1, EDGE, j))
-                rows.append((edge, -1, EDGE, j))
+                rows.append((edge, th.direction, EDGE, j, True))
+                rows.append((edge, -th.direction, EDGE, j, False))
         neuron = np.concatenate([np.arange(N)] * len(rows))
-        cols = [np.repeat(np.array([r[i] for r in rows]), N) for i in range(4)]
-        return cls(neuron, cols[0].astype(float), cols[1].astype(int), cols[2].astype(int), cols[3].astype(int))
+        cols = [np.repeat(np.array([r[i] for r in rows]), N) for i in range(5)]
+        return cls(neuron, cols[0].astype(float), cols[1].astype(int), cols[2].astype(int), cols[3].astype(int),
+                   cols[4].astype(bool))
 
     def crossed(self, ts, V):
         """Events crossed between voltage samples ``V`` (m, N) at times ``ts`` (m,).
 
         Returns the event rows and, for each, the bracket of its first crossing.
         """
-        H = V[:, self.neuron] - self.level
-        pre, post = H[:-1], H[1:]
-        up = (self.direction > 0) & (pre < 0) & (post >= 0)
-        down = (self.direction < 0) & (pre > 0) & (post <= 0)
-        cross = up | down
+        P = self.post(V[:, self.neuron] - self.level)
+        cross = ~P[:-1] & P[1:]
         hit = np.flatnonzero(cross.any(axis=0))
         first = np.argmax(cross[:, hit], axis=0)
         return hit, ts[first], ts[first + 1]
@@ -123,14 +128,15 @@ def make_solver(method, fun, t0, y0, t1, rtol, atol, first_step=None, max_step=n
     return METHODS[method](fun, t0, y0, t1, rtol=rtol, atol=atol, max_step=max_step, **kw)
 
 
-def _locate(interp, n, level, direction, a, b):
-    """Earliest time in (a, b] at which ``y[n] - level`` reaches its post-crossing side."""
+def _locate(interp, events, e, a, b):
+    """Earliest time in (a, b] at which event ``e`` is on its post-crossing side."""
+    n, level = events.neuron[e], events.level[e]
+
     def h(t):
         return interp(t)[n] - level
 
     def post(t):
-        val = h(t)
-        return val >= 0 if direction > 0 else val <= 0
+        return bool(events.post(np.array([h(t)]), [e])[0])
 
     r = brentq(h, a, b, xtol=1e-14, rtol=4 * np.finfo(float).eps, maxiter=200)
     if post(r):
@@ -204,7 +210,7 @@ def integrate_events(fun_from, t0, t1, y0, events, on_event, *, method, rtol, at
                                      first_step=min(abs(t_new - t_old) * 2, bound(t) - t), max_step=max_step)
                 stats.nfev += solver.nfev
             continue
-        times = [_locate(interp, events.neuron[e], events.level[e], events.direction[e], a, b)
+        times = [_locate(interp, events, e, a, b)
                  for e, a, b in zip(hit, lo, hi)]
         k = int(np.argmin(times))
         e, t_e = int(hit[k]), float(times[k])
