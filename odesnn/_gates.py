@@ -101,11 +101,13 @@ class Gate:
         integration (see :func:`odesnn._dynamics.synaptic_gate`), so that the
         vector field is a polynomial in ``v`` within each piece.
         """
-        u = namespace(v).clip(self._u(v, threshold), -1.0, 2.0)  # bounded for wild trial stages
+        xp = namespace(v)
+        u = xp.minimum(xp.maximum(self._u(v, threshold), -1.0), 2.0)  # bounded for wild trial stages
         return _PROFILES[self.kind][0](u) / self.width
 
     def profile_derivative(self, v, threshold):
-        u = namespace(v).clip(self._u(v, threshold), -1.0, 2.0)
+        xp = namespace(v)
+        u = xp.minimum(xp.maximum(self._u(v, threshold), -1.0), 2.0)
         return _PROFILES[self.kind][1](u) * threshold.direction / self.width**2
 
     def edge(self, threshold):

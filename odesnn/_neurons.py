@@ -13,6 +13,7 @@ code needs to change.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -138,7 +139,7 @@ class NIF(NeuronModel):
     def __post_init__(self):
         _check_positive("theta", self.theta)
 
-    @property
+    @functools.cached_property
     def thresholds(self):
         return (
             Threshold(self.theta, +1, 0.0, True),
@@ -175,7 +176,7 @@ class QIF(NeuronModel):
     def __post_init__(self):
         _check_positive("tau_v", self.tau_v)
 
-    @property
+    @functools.cached_property
     def thresholds(self):
         return (Threshold(1.0, +1, 0.0, True),)
 
@@ -210,7 +211,7 @@ class LIF(NeuronModel):
     def __post_init__(self):
         _check_positive("tau_m", self.tau_m)
 
-    @property
+    @functools.cached_property
     def thresholds(self):
         return (Threshold(1.0, +1, 0.0, True),)
 

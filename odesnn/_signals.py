@@ -30,6 +30,8 @@ INTERPOLATIONS = ("linear", "previous")
 def interpolate(t_grid, values, t, kind="linear"):
     """Interpolate samples ``values`` (T, M) on ``t_grid`` (T,) at scalar ``t``."""
     xp = namespace(t_grid, values, t)
+    if xp is np and np.ndim(t) == 0:
+        return _interpolate_scalar(t_grid, values, float(t), kind)
     n = t_grid.shape[0]
     if n == 1:
         return values[0]
@@ -41,6 +43,20 @@ def interpolate(t_grid, values, t, kind="linear"):
     t0, t1 = t_grid[k], t_grid[k + 1]
     w = (tc - t0) / (t1 - t0)
     return values[k] * (1 - w) + values[k + 1] * w
+
+
+def _interpolate_scalar(t_grid, values, t, kind):
+    """Fast NumPy path for a scalar time (the SciPy backend calls it at every stage)."""
+    n = t_grid.shape[0]
+    if n == 1 or t <= t_grid[0]:
+        return values[0]
+    if t >= t_grid[-1]:
+        return values[-1]
+    k = int(np.searchsorted(t_grid, t, side="right")) - 1
+    if kind == "previous":
+        return values[k]
+    w = (t - t_grid[k]) / (t_grid[k + 1] - t_grid[k])
+    return values[k] + w * (values[k + 1] - values[k])
 
 
 @dataclass(frozen=True, eq=False)

@@ -1,0 +1,71 @@
+"""Gradient entry point: adjoint, forward sensitivity or finite differences."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._api import _check_backend, _scipy_options
+from ._network import Params
+from ._problem import make_problem
+
+
+def gradient(net, params, inputs=None, target=None, t_span=None, *, v0=None, s0=None, sf0=None,
+             method="adjoint", backend="scipy", fd_step=1e-5, **options):
+    """Cost ``C = ∫ l dt`` and its gradient with respect to the parameters.
+
+    Parameters
+    ----------
+    net, params, inputs, target, t_span, v0, s0, sf0
+        As for :func:`odesnn.simulate`.
+    method : {"adjoint", "forward", "fd"}
+        ``"adjoint"``: the paper's backward equations (5)-(7) with the reset
+        jump conditions; ``"forward"``: forward sensitivity (RTRL);
+        ``"fd"``: central differences along every coordinate with step
+        ``fd_step`` (slow; for verification).
+    backend : {"scipy", "jax"}
+    **options
+        Solver options as for :func:`odesnn.simulate` (``method`` of the
+        solver is passed as ``solver``).
+
+    Returns
+    -------
+    cost : float
+    grads : Params
+        Same structure as ``params``.
+    """
+    _check_backend(backend)
+    if method not in ("adjoint", "forward", "fd"):
+        raise ValueError(f"`method`={method!r} unknown; known: ('adjoint', 'forward', 'fd')")
+    if backend == "jax":
+        raise NotImplementedError("use odesnn's JAX functions (jax.grad) for the JAX backend")
+    problem = make_problem(net, params, inputs, target, t_span, v0, s0, sf0)
+    opts = dict(options)
+    if "solver" in opts:
+        opts["method"] = opts.pop("solver")
+    opts = _scipy_options(opts, ("method", "rtol", "atol", "max_steps", "max_events"))
+    if method == "adjoint":
+        from ._scipy.adjoint import adjoint
+        from ._scipy.forward import simulate
+
+        sol = simulate(problem, **opts)
+        return sol.cost, adjoint(sol).grads
+    if method == "forward":
+        from ._scipy.sensitivity import forward_sensitivity
+
+        cost, grads, _ = forward_sensitivity(problem, **opts)
+        return cost, grads
+    from ._fd import fd_directions, finite_differences
+    from ._scipy.forward import simulate
+
+    def cost_fn(p):
+        return simulate(problem.with_params(p), **opts).cost
+
+    dirs = fd_directions(net, problem.params, full=True)
+    fd = finite_differences(cost_fn, problem.params, dirs, steps=(fd_step,))[fd_step]
+    out = []
+    for name, value in zip(Params._fields, problem.params):
+        g = np.zeros(np.shape(value))
+        for d, val in zip(dirs.get(name, []), fd.get(name, [])):
+            g[d != 0] = val
+        out.append(g)
+    return cost_fn(problem.params), Params(*out)

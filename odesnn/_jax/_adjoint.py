@@ -1,0 +1,162 @@
+"""The paper's adjoint, eqs. (5)-(7), integrated backward with diffrax solver steps in our own loop.
+
+Memory: the forward pass keeps only scalars per accepted step (the
+:class:`~._forward.StepLog`) and the full state every ``K =
+checkpoint_every`` steps. The backward pass walks the chunks of ``K`` steps
+from the last to the first; for each it recomputes the ``K`` forward steps
+from the checkpoint on the logged step grid (same solver, same step ends, the
+resets read from the spike buffer or the log, so no event decision is
+retaken) and keeps their dense output, then integrates the adjoint backward
+over them. Memory is ``O(max_steps/K)`` states plus ``O(K)`` dense outputs
+plus ``O(max_steps)`` scalars, never a dense output per step.
+
+Adjoint steps: ``adjoint_substeps`` Runge-Kutta steps of the same solver per
+forward step (no error control: the forward grid already resolves the
+dynamics), in reversed time ``u = -t``. The forward state inside a step is
+read from that step's interpolant. The parameter gradient ``∫ ∂H/∂θ dt`` is
+accumulated by 3-point Gauss-Legendre quadrature per (sub)step on the
+interpolants of both passes, rather than carried through the Runge-Kutta
+stages (which would cost O(N²) per stage).
+
+Resets: for translation resets ``f``, ``f_v``, ``f_I`` and the gate are the
+same on both sides, so ``p_v`` is continuous (reset factor 1) and the
+unwrapped interpolant serves. For truncated steps the jump
+``p_v,k(t⁻) = p_v,k(t⁺) f(v_r, I)/f(θ, I)`` of
+:func:`odesnn._dynamics.reset_factor` is applied at the event.
+"""
+
+from __future__ import annotations
+
+import diffrax
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .. import _dynamics as dyn
+from .._network import Params, State
+from . import _events as ev
+from ._forward import _reset, make_term
+from ._model import Model, piece_of, signal_at
+
+_GL_X = np.array([0.5 - np.sqrt(15) / 10, 0.5, 0.5 + np.sqrt(15) / 10])
+_GL_W = np.array([5 / 18, 8 / 18, 5 / 18])
+
+
+def _signals(model, trial, k, t):
+    return (signal_at(trial.t_grid, trial.inputs, k, t, model.input_kind),
+            signal_at(trial.t_grid, trial.targets, k, t, model.target_kind))
+
+
+def _adjoint_term(model: Model):
+    """``dp/du`` in reversed time ``u = -t``; ``args = (params, trial, k, forward interpolant)``."""
+
+    def vf(u, p, args):
+        params, trial, k, interp = args
+        t = -u
+        x = interp.evaluate(t)[0]
+        i_t, o_d = _signals(model, trial, k, t)
+        dp = dyn.adjoint_field(model.net, params, x, i_t, o_d, p)
+        return jax.tree.map(jnp.negative, dp)
+
+    return diffrax.ODETerm(vf)
+
+
+def _density(model, params, trial, k, fwd_interp, adj_interp, t):
+    x = fwd_interp.evaluate(t)[0]
+    p = adj_interp.evaluate(-t)
+    i_t, o_d = _signals(model, trial, k, t)
+    return dyn.gradient_density(model.net, params, x, i_t, o_d, p)
+
+
+def _replay_chunk(model, opts, params, trial, fwd, t_start, j):
+    """Recompute the forward steps ``jK .. jK+K-1`` from checkpoint ``j``; return their dense data."""
+    solver, term = opts.make_solver(), make_term(model)
+    K, N = opts.checkpoint_every, model.net.n_neurons
+    log, sp = fwd.log, fwd.spikes
+    y = jax.tree.map(lambda leaf: leaf[j], fwd.checkpoints)
+    if model.translation:
+        shift = {th.direction: th.value - th.reset for th in model.thresholds}
+        amount = jnp.where(sp.sign > 0, shift.get(1, 0.0), shift.get(-1, 0.0)).astype(y[0].v.dtype)
+        in_chunk = (sp.step >= j * K) & (sp.step < (j + 1) * K) & (jnp.arange(sp.t.shape[0]) < sp.count)
+        wraps = jnp.zeros((K, N), y[0].v.dtype).at[jnp.where(in_chunk, sp.step - j * K, K), sp.neuron].add(
+            amount, mode="drop")
+    t0_first = jnp.where(j == 0, t_start, log.t_end[jnp.maximum(j * K - 1, 0)])
+    sstate = solver.init(term, t0_first, log.t_attempt[j * K], y, (params, trial, piece_of(trial.t_grid, t0_first)))
+
+    def step(y, i):
+        k = j * K + i
+        kc = jnp.clip(k, 0, log.t_end.shape[0] - 1)
+        t0 = jnp.where(k == 0, t_start, log.t_end[jnp.clip(k - 1, 0, log.t_end.shape[0] - 1)])
+        t1, te, event = log.t_attempt[kc], log.t_end[kc], log.event[kc]
+        valid = k < fwd.n_steps
+        t1 = jnp.where(valid, t1, t0 + 1.0)  # a harmless step where there is none
+        piece = piece_of(trial.t_grid, t0)
+        y1, _, dense, _, _ = solver.step(term, t0, t1, y, (params, trial, piece), sstate, True)
+        if model.translation:
+            y_next = (State(y1[0].v - wraps[i], y1[0].s, y1[0].sf), y1[1])
+            x_minus = y1[0]
+        else:
+            y_pre = ev.interpolant(solver, t0, t1, dense).evaluate(te)
+            y_post = _reset(model, y_pre, jnp.maximum(event, 0) // N, jnp.maximum(event, 0) % N)
+            y_next = jax.tree.map(lambda a, b: jnp.where(event >= 0, a, b), y_post, y1)
+            x_minus = y_pre[0]
+        return y_next, (t0, t1, te, event, piece, dense, x_minus, valid)
+
+    _, data = jax.lax.scan(step, y, jnp.arange(K))
+    return data
+
+
+def backward(model: Model, opts, params, trial, fwd, t_span):
+    """Adjoint gradient of one trial's cost: ``(Params, State)`` for the parameters and the initial state."""
+    net = model.net
+    solver = opts.make_solver()
+    aterm = _adjoint_term(model)
+    K, N, J = opts.checkpoint_every, net.n_neurons, len(model.thresholds)
+    M = opts.adjoint_substeps
+    dtype = trial.t_grid.dtype
+    p_end = State(jnp.zeros(N, dtype), jnp.zeros(N, dtype), jnp.zeros(net.n_fast, dtype))
+    g0 = jax.tree.map(jnp.zeros_like, params)
+    g0 = Params(*(jnp.zeros(jnp.shape(a), dtype) for a in g0))
+    n_chunks = (fwd.n_steps + K - 1) // K
+    gl_x, gl_w = jnp.asarray(_GL_X, dtype), jnp.asarray(_GL_W, dtype)
+
+    def adjoint_step(carry, data):
+        p, g = carry
+        t0, t1, te, event, piece, dense, x_minus, valid = data
+        fwd_interp = ev.interpolant(solver, t0, t1, dense)
+        if not model.translation:  # jump of p_v at a truncating reset
+            e = jnp.maximum(event, 0)
+            jth, n = e // N, e % N
+            i_te, _ = _signals(model, trial, piece, te)
+            factors = jnp.stack([dyn.reset_factor(net, params, x_minus, i_te, n, th) for th in model.thresholds])
+            p = State(p.v.at[n].multiply(jnp.where(valid & (event >= 0), factors[jth], 1.0)), p.s, p.sf)
+        args = (params, trial, piece, fwd_interp)
+        p_in, g_in = p, g
+        hs = (te - t0) / M
+        for m in range(M):
+            ua, ub = -(te - m * hs), -(te - (m + 1) * hs)
+            st = solver.init(aterm, ua, ub, p, args)
+            p_new, _, adense, _, _ = solver.step(aterm, ua, ub, p, args, st, True)
+            adj_interp = ev.interpolant(solver, ua, ub, adense)
+            ts = -ub + (ub - ua) * gl_x  # Gauss points in t on [t(ub), t(ua)]
+            dens = jax.vmap(lambda t: _density(model, params, trial, piece, fwd_interp, adj_interp, t))(ts)
+            g = jax.tree.map(lambda acc, d: acc + (ub - ua) * jnp.tensordot(gl_w, d, axes=1), g, dens)
+            p = p_new
+        p = jax.tree.map(lambda a, b: jnp.where(valid, a, b), p, p_in)
+        g = jax.tree.map(lambda a, b: jnp.where(valid, a, b), g, g_in)
+        return (p, g), None
+
+    def chunk(carry):
+        j, p, g = carry
+        data = _replay_chunk(model, opts, params, trial, fwd, t_span[0], j)
+        (p, g), _ = jax.lax.scan(adjoint_step, (p, g), data, reverse=True)
+        return j - 1, p, g
+
+    _, p0, grads = jax.lax.while_loop(lambda c: c[0] >= 0, chunk, (n_chunks - 1, p_end, g0))
+    if net.W_mask != "full":
+        grads = grads._replace(W=grads.W * jnp.asarray(net.W_mask_array, dtype))
+    x0 = jax.tree.map(lambda leaf: leaf[0], fwd.checkpoints)[0]
+    G0 = dyn.synaptic_gate(net, x0.v)
+    lam_v = p0.v - G0 * (p0.s + (p0.sf if net.n_fast else 0.0))
+    lam_f = net.tau_f * p0.sf if net.n_fast else p0.sf
+    return grads, State(lam_v, net.tau * p0.s, lam_f)

@@ -1,0 +1,125 @@
+"""A batch of trials: per-trial inputs, targets and initial states on one shared time grid.
+
+The JAX backend needs sampled signals. Each trial's input ``i(t)`` and target
+``o_d(t)`` are samples on the shared grid ``t_grid`` (T,) with one
+interpolation kind per signal (``"linear"`` or ``"previous"``, as in
+:mod:`odesnn._signals`). Sample times are kinks (linear) or jumps (previous)
+of the vector field, so the solver never steps across one.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from .._network import State
+from .._problem import Problem
+
+__all__ = ["Batch", "batch_from_problems"]
+
+
+class Batch(NamedTuple):
+    """Arrays of a batch of ``B`` trials (a pytree; the leading axis of every field but ``t_grid`` and ``t_span`` is ``B``).
+
+    Attributes
+    ----------
+    t_grid : (T,) shared sample times in ms.
+    inputs : (B, T, M) input samples.
+    targets : (B, T, K) target samples.
+    x0 : State of (B, N), (B, N), (B, N_f) initial states.
+    t_span : (2,) start and end time in ms.
+    """
+
+    t_grid: object
+    inputs: object
+    targets: object
+    x0: State
+    t_span: object
+
+    @property
+    def size(self) -> int:
+        return int(np.shape(self.inputs)[0])
+
+
+def _grid_values(sig, grid, name):
+    if sig.fn is not None:
+        raise TypeError(f"the jax backend needs sampled `{name}` (a Signal from samples), got a callable signal")
+    if sig.t.size == 1:
+        return np.repeat(sig.values, grid.size, axis=0)
+    return sig.sample(grid)
+
+
+def batch_from_problems(problems) -> tuple[Batch, tuple[str, str]]:
+    """Stack validated :class:`~odesnn._problem.Problem` objects into a :class:`Batch`.
+
+    All problems must share the network, parameters and time span. Their
+    signals are resampled (exactly) on the union of their grids. Returns the
+    batch and the interpolation kinds ``(input_kind, target_kind)``.
+    """
+    if isinstance(problems, Problem):
+        problems = [problems]
+    problems = list(problems)
+    if not problems:
+        raise ValueError("`problems` must hold at least one Problem")
+    first = problems[0]
+    for j, pb in enumerate(problems[1:], 1):
+        if pb.net != first.net:
+            raise ValueError(f"problem {j} has a different network from problem 0; a batch shares one network")
+        if (pb.t0, pb.t1) != (first.t0, first.t1):
+            raise ValueError(f"problem {j} has t_span ({pb.t0}, {pb.t1}), problem 0 has ({first.t0}, {first.t1})")
+        if any(not np.array_equal(a, b) for a, b in zip(pb.params, first.params)):
+            raise ValueError(f"problem {j} has different params from problem 0; a batch shares its parameters")
+    kinds = []
+    for name in ("inputs", "target"):
+        ks = {getattr(pb, name).kind for pb in problems if getattr(pb, name).t is not None and getattr(pb, name).t.size > 1}
+        if len(ks) > 1:
+            raise ValueError(f"`{name}` signals of a batch must share one interpolation kind, got {sorted(ks)}")
+        kinds.append(ks.pop() if ks else "linear")
+    grids = [sig.t for pb in problems for sig in (pb.inputs, pb.target) if sig.t is not None and sig.t.size > 1]
+    grid = np.unique(np.concatenate(grids)) if grids else np.array([first.t0])
+    inputs = np.stack([_grid_values(pb.inputs, grid, "inputs") for pb in problems])
+    targets = np.stack([_grid_values(pb.target, grid, "target") for pb in problems])
+    x0 = State(*(np.stack([getattr(pb.x0, f) for pb in problems]) for f in State._fields))
+    return Batch(grid, inputs, targets, x0, np.array([first.t0, first.t1])), tuple(kinds)
+
+
+def make_batch(net, t_grid, inputs=None, targets=None, t_span=None, v0=None, s0=None, sf0=None, batch_size=None):
+    """Build and check a :class:`Batch` from arrays (eager errors name the argument).
+
+    ``inputs`` (B, T, M) and ``targets`` (B, T, K) may be omitted (zeros);
+    ``v0``, ``s0``, ``sf0`` are (B, N) arrays or omitted (zeros).
+    """
+    t_grid = np.atleast_1d(np.asarray(t_grid, dtype=float))
+    if t_grid.ndim != 1 or (t_grid.size > 1 and np.any(np.diff(t_grid) <= 0)) or not np.all(np.isfinite(t_grid)):
+        raise ValueError(f"`t_grid` must be 1-D, finite and strictly increasing, got shape {t_grid.shape}")
+    T = t_grid.size
+    sizes = [np.shape(a)[0] for a in (inputs, targets, v0, s0, sf0) if a is not None]
+    B = batch_size if batch_size is not None else (sizes[0] if sizes else 1)
+    arrays = {}
+    for name, val, shape in (("inputs", inputs, (B, T, net.n_inputs)), ("targets", targets, (B, T, net.n_outputs)),
+                             ("v0", v0, (B, net.n_neurons)), ("s0", s0, (B, net.n_neurons)),
+                             ("sf0", sf0, (B, net.n_fast))):
+        arr = np.zeros(shape) if val is None else np.asarray(val, dtype=float)
+        if arr.shape != shape:
+            raise ValueError(f"`{name}` must have shape {shape}, got {arr.shape}")
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(f"`{name}` contains non-finite values")
+        arrays[name] = arr
+    for b in range(B):
+        net.initial_state(arrays["v0"][b], arrays["s0"][b], arrays["sf0"][b])
+    if t_span is None:
+        raise ValueError("`t_span` is required: (t0, t1) in ms")
+    t0, t1 = (float(x) for x in t_span)
+    if not (np.isfinite(t0) and np.isfinite(t1) and t1 > t0):
+        raise ValueError(f"`t_span` must be finite with t1 > t0, got {t_span!r}")
+    x0 = State(arrays["v0"], arrays["s0"], arrays["sf0"])
+    return Batch(t_grid, arrays["inputs"], arrays["targets"], x0, np.array([t0, t1]))
+
+
+class Trial(NamedTuple):
+    """One trial's signals (what the vector field reads): shared grid and its own samples."""
+
+    t_grid: object
+    inputs: object
+    targets: object

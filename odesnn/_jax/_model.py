@@ -1,0 +1,90 @@
+"""The static part of a JAX simulation: network, signal kinds and reset mode.
+
+A :class:`Model` is hashable (a static ``jax.jit`` argument). It wraps the
+shared model math of :mod:`odesnn._dynamics` into diffrax terms; it holds no
+physics of its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import jax.numpy as jnp
+
+from .. import _dynamics as dyn
+from .._gates import Gate
+from .._network import Network
+from .._neurons import NIF, QIF
+
+__all__ = ["Model", "signal_at", "piece_of"]
+
+
+@dataclass(frozen=True)
+class Model:
+    """Network plus the interpolation kinds of the input and target signals.
+
+    Attributes
+    ----------
+    translation : bool
+        True when every reset is a translation ``v -> v - (θ - v_r)`` under
+        which neither ``f`` nor the gate changes (NIF and QIF with a gate that
+        vanishes at the threshold): a crossing is then wrapped at the end of
+        the step without stopping the solver. Otherwise (LIF, box gate,
+        threshold synapse, custom neurons) the step is truncated at the event.
+    """
+
+    net: Network
+    input_kind: str = "linear"
+    target_kind: str = "linear"
+
+    @property
+    def translation(self) -> bool:
+        gate = self.net.gate
+        smooth_gate = isinstance(gate, Gate) and gate.kind != "box"
+        return type(self.net.neuron) in (NIF, QIF) and smooth_gate
+
+    @property
+    def thresholds(self):
+        return self.net.neuron.thresholds
+
+
+def piece_of(t_grid, t):
+    """Index ``k`` of the grid interval ``[t_k, t_{k+1})`` holding ``t`` (-1 before the grid)."""
+    return jnp.searchsorted(t_grid, t, side="right") - 1
+
+
+def next_stop(t_grid, k, t_end):
+    """The first grid time after piece ``k``, or ``t_end``."""
+    T = t_grid.shape[0]
+    nxt = jnp.where(k + 1 < T, t_grid[jnp.clip(k + 1, 0, T - 1)], t_end)
+    return jnp.minimum(nxt, t_end)
+
+
+def signal_at(t_grid, values, k, t, kind):
+    """Samples ``values`` (T, M) interpolated at ``t`` within the frozen grid piece ``k``.
+
+    Freezing the piece (from the start of the step) means a step's trial
+    stages never see the kink or jump at the next sample time, which the step
+    does not cross.
+    """
+    T = t_grid.shape[0]
+    if T == 1:
+        return values[0]
+    if kind == "previous":
+        return values[jnp.clip(k, 0, T - 1)]
+    kc = jnp.clip(k, 0, T - 2)
+    w = (t - t_grid[kc]) / (t_grid[kc + 1] - t_grid[kc])
+    lin = values[kc] * (1 - w) + values[kc + 1] * w
+    return jnp.where(k < 0, values[0], jnp.where(k >= T - 1, values[T - 1], lin))
+
+
+def forward_field(model: Model, t, y, args):
+    """diffrax vector field of ``y = (State, c)`` with ``dc/dt = l``; ``args = (params, trial, k)``."""
+    x, _ = y
+    params, trial, k = args
+    net = model.net
+    i_t = signal_at(trial.t_grid, trial.inputs, k, t, model.input_kind)
+    o_d = signal_at(trial.t_grid, trial.targets, k, t, model.target_kind)
+    dx = dyn.vector_field(net, params, x, i_t)
+    dc = dyn.running_cost(net, params, x, o_d)
+    return dx, dc

@@ -1,0 +1,127 @@
+"""Static options of the JAX backend: solver, tolerances and buffer sizes.
+
+An :class:`Options` is hashable, so that it can be a static argument of
+``jax.jit``; every field is checked eagerly with a ``ValueError`` that names it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import diffrax
+
+__all__ = ["Options", "SOLVERS"]
+
+SOLVERS = {"tsit5": diffrax.Tsit5, "dopri5": diffrax.Dopri5, "dopri8": diffrax.Dopri8}
+
+
+@dataclass(frozen=True)
+class Options:
+    """Options of the JAX backend.
+
+    Parameters
+    ----------
+    solver : {"tsit5", "dopri5", "dopri8"}
+        diffrax explicit Runge-Kutta method (case-insensitive).
+    rtol, atol : float
+        Tolerances of the PID step-size controller.
+    pcoeff, icoeff : float
+        PID coefficients (default: I controller, ``pcoeff=0, icoeff=1``).
+    dt0 : float or None
+        First step in ms (default: diffrax's heuristic).
+    dtmax : float or None
+        Largest step in ms.
+    max_steps : int
+        Cap on accepted steps per trial (status 2 when reached). Only scalars
+        are stored per step (times and the event of the step), so this buffer
+        is cheap: ``3 * max_steps`` floats per trial.
+    max_spikes : int
+        Size of the spike buffer per trial (status 1 when exceeded).
+    checkpoint_every : int
+        The gradient stores the full state every ``checkpoint_every`` accepted
+        steps and recomputes the steps in between (``K`` in docs).
+    n_samples : int
+        Interior points of each step at which the interpolant is checked for a
+        crossing that returns within the step.
+    root_iters : int
+        Safeguarded Newton iterations that locate a spike time on the step's
+        interpolant.
+    adjoint_substeps : int
+        Runge-Kutta steps of the adjoint per forward step.
+    dtype : {"float64", "float32"} or None
+        Floating type (default: float64 if ``jax_enable_x64`` is on).
+    """
+
+    solver: str = "tsit5"
+    rtol: float = 1e-6
+    atol: float = 1e-8
+    pcoeff: float = 0.0
+    icoeff: float = 1.0
+    dt0: float | None = None
+    dtmax: float | None = None
+    max_steps: int = 65536
+    max_spikes: int = 8192
+    checkpoint_every: int = 64
+    n_samples: int = 3
+    root_iters: int = 8
+    adjoint_substeps: int = 1
+    dtype: str | None = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "solver", str(self.solver).lower())
+        if self.solver not in SOLVERS:
+            raise ValueError(f"`solver`={self.solver!r} unknown; known: {sorted(SOLVERS)}")
+        for name in ("rtol", "atol"):
+            val = getattr(self, name)
+            if not (isinstance(val, (int, float)) and val > 0):
+                raise ValueError(f"`{name}` must be a positive number, got {val!r}")
+        for name in ("max_steps", "max_spikes", "checkpoint_every", "root_iters", "adjoint_substeps"):
+            val = getattr(self, name)
+            if not (isinstance(val, int) and not isinstance(val, bool) and val >= 1):
+                raise ValueError(f"`{name}` must be a positive integer, got {val!r}")
+        if not (isinstance(self.n_samples, int) and self.n_samples >= 0):
+            raise ValueError(f"`n_samples` must be a non-negative integer, got {self.n_samples!r}")
+        for name in ("dt0", "dtmax"):
+            val = getattr(self, name)
+            if val is not None and not (isinstance(val, (int, float)) and val > 0):
+                raise ValueError(f"`{name}` must be None or a positive number, got {val!r}")
+        if self.dtype not in (None, "float64", "float32"):
+            raise ValueError(f"`dtype`={self.dtype!r} unknown; known: None, 'float64', 'float32'")
+
+    def make_solver(self):
+        return SOLVERS[self.solver]()
+
+    def make_controller(self):
+        return diffrax.PIDController(rtol=self.rtol, atol=self.atol, pcoeff=self.pcoeff, icoeff=self.icoeff,
+                                     dtmax=self.dtmax)
+
+    @property
+    def n_checkpoints(self) -> int:
+        return self.max_steps // self.checkpoint_every + 1
+
+    def real_dtype(self):
+        import jax
+        import jax.numpy as jnp
+
+        if self.dtype == "float32":
+            return jnp.float32
+        if self.dtype == "float64":
+            if not jax.config.jax_enable_x64:
+                raise ValueError("`dtype`='float64' needs jax.config.update('jax_enable_x64', True)")
+            return jnp.float64
+        return jnp.float64 if jax.config.jax_enable_x64 else jnp.float32
+
+
+def make_options(options=None, **kwargs) -> Options:
+    """An :class:`Options` from an instance or keyword arguments (unknown keys raise ``TypeError``)."""
+    if options is not None:
+        if kwargs:
+            raise TypeError(f"pass either `options` or keyword options, not both (got {sorted(kwargs)})")
+        if not isinstance(options, Options):
+            raise TypeError(f"`options` must be odesnn._jax.Options, got {type(options).__name__}")
+        return options
+    known = Options.__dataclass_fields__
+    for key in kwargs:
+        if key not in known:
+            raise TypeError(f"unknown option {key!r} for the jax backend; known: {sorted(known)}")
+    return Options(**kwargs)
