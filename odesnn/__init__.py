@@ -10,6 +10,7 @@ from ._api import simulate as simulate
 from ._cost import Cost as Cost
 from ._cost import QuadraticCost as QuadraticCost
 from ._gates import Gate as Gate
+from ._gates import register_gate_profile as register_gate_profile
 from ._gradient import gradient as gradient
 from ._io import load as load
 from ._io import save as save

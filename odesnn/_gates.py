@@ -23,7 +23,7 @@ import numpy as np
 
 from ._xp import namespace
 
-__all__ = ["Gate"]
+__all__ = ["Gate", "register_gate_profile"]
 
 _PROFILES = {
     # name: (phi(u), phi'(u), smoothness label)
@@ -58,7 +58,6 @@ class Gate:
                 f"gate `width` (Δ) must be a positive finite number, got {self.width!r}; "
                 "use gate=None for the zero-width threshold synapse"
             )
-        check_profile(self.kind, *_PROFILES[self.kind][:1])
 
     @property
     def discontinuous(self) -> bool:
@@ -116,6 +115,23 @@ class Gate:
 
     def config(self) -> dict:
         return {"kind": self.kind, "width": float(self.width)}
+
+
+def register_gate_profile(name, phi, dphi):
+    """Add a gate profile ``φ(u)`` on ``[0, 1]`` with derivative ``dφ/du``.
+
+    ``phi`` and ``dphi`` must be written with array operators (and
+    ``namespace``-style functions) so that they work on NumPy and JAX arrays.
+    The profile is refused if it is negative anywhere on ``[0, 1]`` or does
+    not integrate to 1. A profile that does not vanish at ``u = 0`` is
+    discontinuous at the zone edge, which the solvers handle as an event.
+    """
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"gate profile `name` must be a non-empty string, got {name!r}")
+    if name in _PROFILES:
+        raise ValueError(f"gate profile `name`={name!r} already exists")
+    check_profile(name, phi)
+    _PROFILES[name] = (phi, dphi)
 
 
 def check_profile(name, phi, n=20001):

@@ -54,7 +54,7 @@ def random_problem(model="nif", gate="smooth", neurons=8, duration=100.0, seed=0
 
 
 def gradcheck(model="nif", backend="scipy", gate="smooth", neurons=8, duration=100.0, seed=0, save_dir=None,
-              rtol=1e-12, atol=1e-12, n_directions=2, steps=(1e-2, 1e-3, 1e-4, 1e-5, 1e-6)):
+              rtol=1e-12, atol=1e-12, n_directions=2, steps=(1e-3, 1e-4, 1e-5, 1e-6, 1e-7)):
     """Compute the gradient three ways on a random network and report their agreement.
 
     Returns a dict with ``n_spikes``, ``loss``, ``adjoint_vs_fd``,

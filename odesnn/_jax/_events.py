@@ -72,9 +72,17 @@ def locate(solver, t0, t1, dense_v, level, a, b, n_iter):
         a = jnp.where(h <= 0, t, a)
         b = jnp.where(h >= 0, t, b)
         newton = t - h / jnp.where(dh > 0, dh, 1.0)
-        ok = (dh > 0) & (newton > a) & (newton < b)
+        ok = (dh > 0) & (newton >= a) & (newton <= b)
         t = jnp.where(ok, newton, 0.5 * (a + b))
         return t, a, b
 
     t, a, b = jax.lax.fori_loop(0, n_iter, body, (t, a, b))
     return jnp.clip(t, a, b)
+
+
+def skipped_zone(V, threshold, gate):
+    """Per neuron: crossed ``threshold`` with no sample inside its gate zone (the step may have stepped over the pulse)."""
+    P = post(V, threshold)
+    u = (V - threshold.value) * threshold.direction / gate.width + 1.0
+    inside = (u >= 0) & (u < 1)
+    return P.any(axis=0) & ~inside.any(axis=0)

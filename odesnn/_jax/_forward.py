@@ -115,8 +115,10 @@ def forward(model: Model, opts, params, trial, x0, t_span, t_eval, record: bool)
     error_order = solver.error_order(term)
     args0 = (params, trial, piece_of(trial.t_grid, t0))
     t1_first = jnp.minimum(t0 + (t_end - t0) * 0.01, next_stop(trial.t_grid, args0[2], t_end))
-    tnext, cstate = controller.init(term, t0, t1_first, y0, opts.dt0, args0, solver.func, error_order)
-    h0 = tnext - t0
+    # the PID state as diffrax's init builds it, in the working dtype; the first step is a small
+    # fixed guess (dt0, default 1e-3 of the span) that the controller grows by up to 10x per step
+    cstate = (jnp.ones((), dtype), jnp.ones((), dtype), jnp.array(False))
+    h0 = jnp.asarray(opts.dt0 if opts.dt0 is not None else 1e-3, dtype) * (1.0 if opts.dt0 else (t_end - t0))
     sstate = solver.init(term, t0, t1_first, y0, args0)
 
     n_log = opts.max_steps if record else 1
@@ -155,6 +157,13 @@ def forward(model: Model, opts, params, trial, x0, t_span, t_eval, record: bool)
         v0, v1 = c.y[0].v, y1[0].v
         ts, V = ev.sample_voltages(solver, c.t, t1, dense_v, v0, v1, opts.n_samples)
         roots, masks = [], []
+        if net.gate is not None:  # a step must not jump over a whole gate pulse: reject and halve
+            jumped = jnp.array(False)
+            for th in ths:
+                if th.synaptic:
+                    jumped = jumped | jnp.any(ev.skipped_zone(V, th, net.gate))
+            h_new = jnp.where(ok & jumped, 0.5 * (t1 - c.t), h_new)
+            ok = ok & ~jumped
         if model.translation:
             shift = jnp.zeros_like(v1)
             bad = jnp.array(False)
@@ -234,7 +243,10 @@ def forward(model: Model, opts, params, trial, x0, t_span, t_eval, record: bool)
                 yi = (State(yi[0].v - back, yi[0].s, yi[0].sf), yi[1])
             return i + 1, _set(buf, i, yi)
 
-        i_save, saved = jax.lax.while_loop(save_cond, save_body, (c.i_save, c.saved))
+        if E:
+            i_save, saved = jax.lax.while_loop(save_cond, save_body, (c.i_save, c.saved))
+        else:
+            i_save, saved = c.i_save, c.saved
         status = jnp.where(overflow, 1, c.status)
         status = jnp.where(t1 <= c.t, -1, status)
         return _Carry(

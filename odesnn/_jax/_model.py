@@ -31,14 +31,22 @@ class Model:
         vanishes at the threshold): a crossing is then wrapped at the end of
         the step without stopping the solver. Otherwise (LIF, box gate,
         threshold synapse, custom neurons) the step is truncated at the event.
+        ``resets="truncate"`` forces truncation (to test the wrapping against it).
     """
 
     net: Network
     input_kind: str = "linear"
     target_kind: str = "linear"
+    resets: str = "auto"
+
+    def __post_init__(self):
+        if self.resets not in ("auto", "truncate"):
+            raise ValueError(f"`resets`={self.resets!r} unknown; known: 'auto', 'truncate'")
 
     @property
     def translation(self) -> bool:
+        if self.resets == "truncate":
+            return False
         gate = self.net.gate
         smooth_gate = isinstance(gate, Gate) and gate.kind != "box"
         return type(self.net.neuron) in (NIF, QIF) and smooth_gate

@@ -1,0 +1,51 @@
+"""``jax.custom_vjp`` around the per-trial cost: ``jax.grad`` of a loss on the costs runs the adjoint."""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+
+from .._network import State
+from ._adjoint import backward
+from ._batch import Batch, Trial
+from ._run import forward_batch
+
+
+def _costs(out):
+    return jnp.where(out.status == 0, out.y[1], jnp.nan)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0, 1))
+def trial_costs(model, opts, params, batch: Batch):
+    """Cost ``C = ∫ l dt`` of each trial (B,); NaN for a trial whose simulation failed.
+
+    Differentiable in ``params`` and ``batch.x0`` by the adjoint method; the
+    cotangents of the signals and times are returned as zeros.
+    """
+    out = forward_batch(model, opts, params, batch, jnp.zeros(0, batch.t_grid.dtype), False)
+    return _costs(out)
+
+
+def _fwd(model, opts, params, batch):
+    out = forward_batch(model, opts, params, batch, jnp.zeros(0, batch.t_grid.dtype), True)
+    return _costs(out), (params, batch, out)
+
+
+def _bwd(model, opts, res, ct):
+    params, batch, out = res
+
+    def one(inputs, targets, fwd, w):
+        trial = Trial(batch.t_grid, inputs, targets)
+        g, gx0 = backward(model, opts, params, trial, fwd, batch.t_span)
+        return jax.tree.map(lambda a: w * a, g), jax.tree.map(lambda a: w * a, gx0)
+
+    ct = jnp.where(jnp.isfinite(ct), ct, 0.0)
+    g, gx0 = jax.vmap(one)(batch.inputs, batch.targets, out, ct)
+    g = jax.tree.map(lambda a: jnp.sum(a, axis=0), g)
+    zero = jax.tree.map(jnp.zeros_like, batch)
+    return g, zero._replace(x0=State(*gx0))
+
+
+trial_costs.defvjp(_fwd, _bwd)

@@ -1,0 +1,144 @@
+"""Public functions of the JAX backend: :func:`simulate`, :func:`cost`, :func:`value_and_grad`."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .._network import State
+from .._problem import Problem
+from .._solution import RESULTS, SimulationError, Solution
+from ._batch import Batch, batch_from_problems
+from ._gradient import trial_costs
+from ._model import Model
+from ._options import make_options
+from ._run import cast, forward_jit
+
+__all__ = ["simulate", "cost", "value_and_grad", "loss_and_grad"]
+
+
+def _as_batch(problem_or_batch, model=None):
+    if isinstance(problem_or_batch, Batch):
+        if model is None:
+            raise TypeError("a Batch needs `model=Model(net, input_kind, target_kind)`")
+        return problem_or_batch, model
+    problems = [problem_or_batch] if isinstance(problem_or_batch, Problem) else list(problem_or_batch)
+    batch, kinds = batch_from_problems(problems)
+    return batch, Model(problems[0].net, *kinds)
+
+
+def simulate(problem_or_batch, *, params=None, model=None, t_eval=None, throw=True, options=None, **kw) -> Solution:
+    """Simulate a Problem, a list of Problems or a :class:`Batch` with the JAX backend.
+
+    Parameters
+    ----------
+    problem_or_batch : Problem, sequence of Problem, or Batch
+        A batch needs ``params`` and ``model``.
+    t_eval : array, optional
+        Output times (default: 201 points over ``t_span``).
+    throw : bool
+        Raise :class:`~odesnn.SimulationError` if any trial fails.
+    options : Options, or keyword options (``solver``, ``rtol``, ``atol``, ``max_steps``, ...)
+
+    Returns
+    -------
+    Solution
+        Arrays carry a leading batch axis ``B`` when more than one trial is
+        given (``spike_times`` etc. are then lists of arrays per trial).
+    """
+    opts = make_options(options, **kw)
+    batch, model = _as_batch(problem_or_batch, model)
+    if params is None:
+        if not isinstance(problem_or_batch, (Problem, list, tuple)):
+            raise TypeError("`params` is required with a Batch")
+        first = problem_or_batch if isinstance(problem_or_batch, Problem) else problem_or_batch[0]
+        params = first.params
+    params = model.net.check_params(params)
+    dtype = opts.real_dtype()
+    t0, t1 = (float(x) for x in batch.t_span)
+    t_eval = np.linspace(t0, t1, 201) if t_eval is None else np.asarray(t_eval, dtype=float)
+    if t_eval.ndim != 1 or np.any(t_eval < t0) or np.any(t_eval > t1) or np.any(np.diff(t_eval) < 0):
+        raise ValueError(f"`t_eval` must be 1-D, sorted and inside t_span=({t0}, {t1})")
+    p, b = cast(params, batch, dtype)
+    out = forward_jit(model, opts, p, b, jnp.asarray(t_eval, dtype))
+    return _solution(model, params, out, t_eval, throw, single=isinstance(problem_or_batch, Problem))
+
+
+def _solution(model, params, out, t_eval, throw, single):
+    out = jax.tree.map(np.asarray, out)
+    status = out.status
+    bad = np.flatnonzero(status != 0)
+    message = RESULTS[0]
+    if bad.size:
+        b = int(bad[0])
+        message = (f"trial {b}: {RESULTS.get(int(status[b]), 'failure')} (stopped at t={float(out.t[b]):.12g} ms "
+                   f"after {int(out.n_steps[b])} steps)")
+        if throw:
+            raise SimulationError(message)
+    x = out.saved[0]
+    o = np.einsum("kn,ben->bek", np.asarray(params.O), x.s)
+    sp_t, sp_n, sp_s = [], [], []
+    for b in range(status.shape[0]):
+        n = int(out.spikes.count[b])
+        order = np.argsort(out.spikes.t[b, :n], kind="stable")
+        sp_t.append(out.spikes.t[b, :n][order])
+        sp_n.append(out.spikes.neuron[b, :n][order].astype(int))
+        sp_s.append(out.spikes.sign[b, :n][order].astype(int))
+    stats = dict(n_steps=out.n_steps, n_rejected=out.n_rejected, n_events=out.spikes.count)
+    pick = (lambda a: a[0]) if single else (lambda a: a)
+    return Solution(
+        t=np.asarray(t_eval), v=pick(x.v), s=pick(x.s), sf=pick(x.sf), o=pick(o),
+        spike_times=pick(sp_t) if single else sp_t, spike_neurons=pick(sp_n) if single else sp_n,
+        spike_signs=pick(sp_s) if single else sp_s,
+        cost=float(out.y[1][0]) if single else out.y[1],
+        stats={k: (int(v[0]) if single else v) for k, v in stats.items()},
+        status=int(status[bad[0]]) if bad.size else 0, message=message, sol=None, backend="jax",
+        extra={"status": status, "t_final": out.t},
+    )
+
+
+def cost(params, batch: Batch, model: Model, options=None, **kw):
+    """Per-trial costs ``C = ∫ l dt`` (B,), differentiable by the adjoint (``jax.grad``-able, jit-able).
+
+    ``params`` and ``batch`` must already be JAX arrays of one floating dtype
+    (see :func:`odesnn._jax._run.cast`). A failed trial's cost is NaN.
+    """
+    return trial_costs(model, make_options(options, **kw), params, batch)
+
+
+def value_and_grad(params, problem_or_batch, *, model=None, loss=jnp.mean, options=None, **kw):
+    """``loss(costs)`` and its gradient with respect to ``params`` (adjoint method), compiled.
+
+    ``loss`` maps the per-trial costs (B,) to a scalar (default: the batch mean).
+    Returns ``(value, grads)`` with ``grads`` a :class:`~odesnn.Params` of arrays.
+    """
+    opts = make_options(options, **kw)
+    batch, model = _as_batch(problem_or_batch, model)
+    params = model.net.check_params(params)
+    p, b = cast(params, batch, opts.real_dtype())
+    return _value_and_grad_jit(model, opts, loss, p, b)
+
+
+loss_and_grad = value_and_grad
+
+
+def _value_and_grad_jit(model, opts, loss, p, b):
+    fn = _compiled(model, opts, loss)
+    return fn(p, b)
+
+
+_CACHE: dict = {}
+
+
+def _compiled(model, opts, loss):
+    key = (model, opts, loss)
+    if key not in _CACHE:
+        _CACHE[key] = jax.jit(jax.value_and_grad(lambda p, b: loss(trial_costs(model, opts, p, b))))
+    return _CACHE[key]
+
+
+def initial_state_batch(net, batch_size, dtype=jnp.float64):
+    """Zero initial states for ``batch_size`` trials."""
+    return State(jnp.zeros((batch_size, net.n_neurons), dtype), jnp.zeros((batch_size, net.n_neurons), dtype),
+                 jnp.zeros((batch_size, net.n_fast), dtype))

@@ -1,0 +1,144 @@
+"""JAX backend against closed forms and against the SciPy backend (the precision reference)."""
+
+import numpy as np
+import pytest
+
+jax = pytest.importorskip("jax")
+jax.config.update("jax_enable_x64", True)
+import jax.numpy as jnp  # noqa: E402
+
+from odesnn._cost import QuadraticCost  # noqa: E402
+from odesnn._gates import Gate  # noqa: E402
+from odesnn._jax import Model, Options, baseline_costs, batch_from_problems, cast, cost, simulate  # noqa: E402
+from odesnn._jax import value_and_grad  # noqa: E402
+from odesnn._network import Network, Params  # noqa: E402
+from odesnn._neurons import LIF, NIF, QIF  # noqa: E402
+from odesnn._problem import make_problem  # noqa: E402
+from odesnn._scipy.adjoint import adjoint  # noqa: E402
+from odesnn._scipy.forward import simulate as scipy_simulate  # noqa: E402
+from odesnn._signals import Signal  # noqa: E402
+
+TIGHT = dict(solver="dopri8", rtol=1e-11, atol=1e-12, max_steps=20000, max_spikes=500, checkpoint_every=16)
+
+
+def case(kind, seed=0, t1=50.0):
+    """A small random network with fast synapses and sampled input and target (a gradcheck network)."""
+    neuron = {"nif": NIF(), "qif": QIF(), "lif": LIF()}[kind]
+    net = Network(5, 2, 2, neuron=neuron, gate=Gate("smooth", 0.1), tau=5.0, tau_f=2.0, cost=QuadraticCost(0.1))
+    params = net.init_params(1, w_scale=1.0, u_scale=0.5 if kind == "nif" else 3.0)
+    if kind == "lif":
+        params = params._replace(I0=np.full(5, 1.2))
+    rng = np.random.default_rng(seed)
+    tg = np.linspace(0, t1, 11)
+    inp = Signal.sampled(tg, rng.standard_normal((11, 2)) * (0.2 if kind == "nif" else 0.5) + 0.05)
+    tgt = Signal.sampled(tg, rng.standard_normal((11, 2)))
+    v0 = rng.uniform(-0.5, 0.5, 5) if kind == "nif" else rng.uniform(0, 0.5, 5)
+    return make_problem(net, params, inp, tgt, (0, t1), v0=v0)
+
+
+def rel(a, b):
+    a, b = np.asarray(a), np.asarray(b)
+    return np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-300)
+
+
+def test_lone_nif_closed_form():
+    """A lone NIF neuron with constant input I fires at t_k = k θ / I."""
+    net = Network(1, 1, 1, neuron=NIF(), gate=Gate("smooth", 0.1), tau=10.0)
+    params = Params(np.zeros((1, 1)), np.zeros((1, 0)), np.ones((1, 1)), np.zeros((1, 1)), np.zeros(1))
+    pb = make_problem(net, params, np.array([0.3]), None, (0, 19.0))
+    sol = simulate(pb, **TIGHT)
+    np.testing.assert_allclose(sol.spike_times, np.arange(1, 6) / 0.3, atol=1e-9)
+    assert np.all(sol.spike_signs == 1)
+
+
+@pytest.mark.parametrize("kind", ["nif", "qif", "lif"])
+def test_forward_matches_scipy(kind):
+    pb = case(kind)
+    ref = scipy_simulate(pb, rtol=1e-12, atol=1e-12)
+    sol = simulate(pb, t_eval=np.linspace(0, 50, 11), **TIGHT)
+    assert sol.success and sol.n_spikes == ref.n_spikes > 0
+    np.testing.assert_array_equal(sol.spike_neurons, ref.spike_neurons)
+    np.testing.assert_array_equal(sol.spike_signs, ref.spike_signs)
+    assert np.max(np.abs(sol.spike_times - ref.spike_times)) < 1e-6
+    assert abs(sol.cost - ref.cost) < 1e-8 * abs(ref.cost)
+    x = ref.sol(np.linspace(0, 50, 11))
+    np.testing.assert_allclose(sol.s, x.s.T, atol=1e-7)
+
+
+def test_wrapping_equals_stopping_at_each_event():
+    """Translation resets wrapped at the end of the step give the trajectory of stopping at each event."""
+    pb = case("qif")
+    batch, kinds = batch_from_problems([pb])
+    a = simulate(batch, params=pb.params, model=Model(pb.net, *kinds), **TIGHT)
+    b = simulate(batch, params=pb.params, model=Model(pb.net, *kinds, resets="truncate"), **TIGHT)
+    assert np.max(np.abs(a.spike_times[0] - b.spike_times[0])) < 1e-7
+    np.testing.assert_allclose(a.v, b.v, atol=1e-7)
+    np.testing.assert_allclose(a.cost, b.cost, rtol=1e-9)
+
+
+@pytest.mark.parametrize("kind", ["nif", "qif", "lif"])
+def test_adjoint_gradient_matches_scipy(kind):
+    pb = case(kind)
+    ref = adjoint(scipy_simulate(pb, rtol=1e-12, atol=1e-12))
+    value, grads = value_and_grad(pb.params, [pb], **TIGHT)
+    for name, g, r in zip(Params._fields, grads, ref.grads):
+        assert rel(g, r) < 1e-5, name
+
+
+def test_float32_gradient():
+    pb = case("qif")
+    ref = adjoint(scipy_simulate(pb, rtol=1e-12, atol=1e-12))
+    value, grads = value_and_grad(pb.params, [pb], solver="tsit5", rtol=1e-5, atol=1e-6, dtype="float32",
+                                  max_steps=20000, max_spikes=500)
+    assert grads.W.dtype == jnp.float32
+    for name, g, r in zip(Params._fields, grads, ref.grads):
+        assert rel(g, r) < 1e-3, name
+
+
+def test_jax_grad_of_loss_is_the_adjoint_and_matches_autodiff_through_solver():
+    """jax.grad through the custom_vjp equals autodiff through diffeqsolve (RecursiveCheckpointAdjoint)."""
+    pbs = [case("qif", seed=s) for s in (0, 1, 2)]
+    batch, kinds = batch_from_problems(pbs)
+    model = Model(pbs[0].net, *kinds)
+    p, b = cast(pbs[0].params, batch, jnp.float64)
+    weights = jnp.array([1.0, -2.0, 0.5])
+
+    def loss(p):
+        return jnp.sum(weights * cost(p, b, model, **TIGHT) ** 2)
+
+    def loss_base(p):
+        return jnp.sum(weights * baseline_costs(model, p, b, solver="dopri8", rtol=1e-11, atol=1e-12) ** 2)
+
+    g = jax.jit(jax.grad(loss))(p)
+    gb = jax.jit(jax.grad(loss_base))(p)
+    for name, a, r in zip(Params._fields, g, gb):
+        assert rel(a, r) < 1e-5, name
+
+
+def test_vmap_batch_equals_single_trials_and_initial_state_gradient():
+    pbs = [case("nif", seed=s) for s in (0, 3)]
+    batch, kinds = batch_from_problems(pbs)
+    model = Model(pbs[0].net, *kinds)
+    p, b = cast(pbs[0].params, batch, jnp.float64)
+    both = jax.jit(lambda p, b: cost(p, b, model, **TIGHT))(p, b)
+    for j, pb in enumerate(pbs):
+        ref = scipy_simulate(pb, rtol=1e-12, atol=1e-12)
+        assert abs(float(both[j]) - ref.cost) < 1e-8 * abs(ref.cost)
+    gx0 = jax.grad(lambda b: jnp.sum(cost(p, b, model, **TIGHT)))(b).x0
+    ref = adjoint(scipy_simulate(pbs[1], rtol=1e-12, atol=1e-12))
+    assert rel(gx0.v[1], ref.x0.v) < 1e-5 and rel(gx0.s[1], ref.x0.s) < 1e-5
+
+
+def test_event_cap_reports_status():
+    pb = case("qif")
+    sol = simulate(pb, throw=False, **{**TIGHT, "max_spikes": 3})
+    assert sol.status == 1 and not sol.success
+    sol = simulate(pb, throw=False, **{**TIGHT, "max_steps": 5})
+    assert sol.status == 2
+
+
+def test_bad_options_raise():
+    with pytest.raises(ValueError, match="solver"):
+        Options(solver="euler")
+    with pytest.raises(TypeError, match="unknown option"):
+        simulate(case("nif"), tolerance=1e-3)
