@@ -36,7 +36,7 @@ from .. import _dynamics as dyn
 from .._network import Params, State
 from . import _events as ev
 from ._forward import _reset, make_term
-from ._model import Model, piece_of, signal_at
+from ._model import Model, as_dtype, piece_of, signal_at
 
 _GL_X = np.array([0.5 - np.sqrt(15) / 10, 0.5, 0.5 + np.sqrt(15) / 10])
 _GL_W = np.array([5 / 18, 8 / 18, 5 / 18])
@@ -56,7 +56,7 @@ def _adjoint_term(model: Model):
         x = interp.evaluate(t)[0]
         i_t, o_d = _signals(model, trial, k, t)
         dp = dyn.adjoint_field(model.net, params, x, i_t, o_d, p)
-        return jax.tree.map(jnp.negative, dp)
+        return as_dtype(jax.tree.map(jnp.negative, dp), p.v.dtype)
 
     return diffrax.ODETerm(vf)
 
@@ -65,7 +65,7 @@ def _density(model, params, trial, k, fwd_interp, adj_interp, t):
     x = fwd_interp.evaluate(t)[0]
     p = adj_interp.evaluate(-t)
     i_t, o_d = _signals(model, trial, k, t)
-    return dyn.gradient_density(model.net, params, x, i_t, o_d, p)
+    return as_dtype(dyn.gradient_density(model.net, params, x, i_t, o_d, p), p.v.dtype)
 
 
 def _replay_chunk(model, opts, params, trial, fwd, t_start, j):
@@ -128,7 +128,7 @@ def backward(model: Model, opts, params, trial, fwd, t_span):
             e = jnp.maximum(event, 0)
             jth, n = e // N, e % N
             i_te, _ = _signals(model, trial, piece, te)
-            factors = jnp.stack([dyn.reset_factor(net, params, x_minus, i_te, n, th) for th in model.thresholds])
+            factors = jnp.stack([jnp.asarray(dyn.reset_factor(net, params, x_minus, i_te, n, th), p.v.dtype) for th in model.thresholds])
             p = State(p.v.at[n].multiply(jnp.where(valid & (event >= 0), factors[jth], 1.0)), p.s, p.sf)
         args = (params, trial, piece, fwd_interp)
         p_in, g_in = p, g

@@ -95,4 +95,11 @@ def forward_field(model: Model, t, y, args):
     o_d = signal_at(trial.t_grid, trial.targets, k, t, model.target_kind)
     dx = dyn.vector_field(net, params, x, i_t)
     dc = dyn.running_cost(net, params, x, o_d)
-    return dx, dc
+    return as_dtype((dx, dc), x.v.dtype)
+
+
+def as_dtype(tree, dtype):
+    """Cast back to the working dtype (the shared masks are NumPy float64 and promote float32 under x64)."""
+    import jax
+
+    return jax.tree.map(lambda a: jnp.asarray(a).astype(dtype), tree)
