@@ -79,19 +79,21 @@ class Gate:
         xp = namespace(v)
         u = self._u(v, threshold)
         phi = _PROFILES[self.kind][0]
-        return xp.where(u >= 0, phi(xp.clip(u, 0.0, 1.0)), 0.0) / self.width
+        return xp.where(self.in_zone(v, threshold), phi(xp.clip(u, 0.0, 1.0)), 0.0) / self.width
 
     def derivative(self, v, threshold):
         """``dg/dv`` (zero where ``g`` is constant, including inside the box)."""
         xp = namespace(v)
         u = self._u(v, threshold)
         dphi = _PROFILES[self.kind][1]
-        inside = (u >= 0) & (u < 1)
+        inside = self.in_zone(v, threshold) & (u < 1)
         return xp.where(inside, dphi(xp.clip(u, 0.0, 1.0)), 0.0) * threshold.direction / self.width**2
 
     def in_zone(self, v, threshold):
         """``g``'s piece: inside the zone, or past the threshold (never reached)."""
-        return self._u(v, threshold) >= 0
+        # the same expression as the solvers' event function v - edge, so that a
+        # located edge crossing and the zone membership agree to the last bit
+        return (v - self.edge(threshold)) * threshold.direction >= 0
 
     def profile(self, v, threshold):
         """``φ(u)/Δ`` continued analytically past both ends of the zone.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ._api import _check_backend, _scipy_options
@@ -10,7 +12,7 @@ from ._problem import make_problem
 
 
 def gradient(net, params, inputs=None, target=None, t_span=None, *, v0=None, s0=None, sf0=None,
-             method="adjoint", backend="scipy", fd_step=1e-5, **options):
+             method="adjoint", backend="scipy", fd_step=None, **options):
     """Cost ``C = ∫ l dt`` and its gradient with respect to the parameters.
 
     Parameters
@@ -21,7 +23,7 @@ def gradient(net, params, inputs=None, target=None, t_span=None, *, v0=None, s0=
         ``"adjoint"``: the paper's backward equations (5)-(7) with the reset
         jump conditions; ``"forward"``: forward sensitivity (RTRL);
         ``"fd"``: central differences along every coordinate with step
-        ``fd_step`` (slow; for verification).
+        ``fd_step`` (default 1e-5; slow; for verification).
     backend : {"scipy", "jax"}
     **options
         Solver options as for :func:`odesnn.simulate` (``method`` of the
@@ -38,6 +40,11 @@ def gradient(net, params, inputs=None, target=None, t_span=None, *, v0=None, s0=
         raise ValueError(f"`method`={method!r} unknown; known: ('adjoint', 'forward', 'fd')")
     if backend == "jax":
         raise NotImplementedError("use odesnn's JAX functions (jax.grad) for the JAX backend")
+    if fd_step is not None and method != "fd":
+        warnings.warn(f"`fd_step`={fd_step!r} is ignored with method={method!r}", stacklevel=2)
+    fd_step = 1e-5 if fd_step is None else float(fd_step)
+    if not fd_step > 0:
+        raise ValueError(f"`fd_step` must be positive, got {fd_step!r}")
     problem = make_problem(net, params, inputs, target, t_span, v0, s0, sf0)
     opts = dict(options)
     if "solver" in opts:

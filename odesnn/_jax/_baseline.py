@@ -19,7 +19,7 @@ from .. import _dynamics as dyn
 from .._network import State
 from .._neurons import QIF
 from ._batch import Batch, Trial
-from ._model import Model, piece_of, signal_at
+from ._model import Model, as_dtype, piece_of, signal_at
 
 
 def _check(model: Model):
@@ -38,7 +38,8 @@ def _field(model, t, y, args):
     i_t = signal_at(trial.t_grid, trial.inputs, k, t, model.input_kind)
     o_d = signal_at(trial.t_grid, trial.targets, k, t, model.target_kind)
     xm = State(v, x.s, x.sf)
-    return dyn.vector_field(model.net, params, xm, i_t), dyn.running_cost(model.net, params, xm, o_d)
+    out = dyn.vector_field(model.net, params, xm, i_t), dyn.running_cost(model.net, params, xm, o_d)
+    return as_dtype(out, x.v.dtype)
 
 
 def baseline_costs(model: Model, params, batch: Batch, *, solver="tsit5", rtol=1e-6, atol=1e-8, max_steps=16384):
