@@ -1,0 +1,305 @@
+"""Training with optax Adam on the JAX adjoint: minibatches, clipping, schedule, checkpoints, resume.
+
+A run writes into its directory ``DIR``:
+
+``train_config.json``  the resolved :class:`TrainConfig`;
+``metrics.jsonl``      one JSON line per step (loss, spike rate, timing, skipped batches);
+``checkpoint.npz``     parameters, Adam state and step, written atomically every ``checkpoint_every`` steps;
+``params.npz`` + ``config.json``  the trained network in the plain format of :func:`odesnn.save`.
+
+Batches depend only on ``(seed, step)``, so a run killed at any moment and
+resumed with ``resume=True`` produces the same metrics as an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import sys
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ._cost import QuadraticCost
+from ._gates import Gate
+from ._io import load, save, save_npz
+from ._network import Network, Params
+from ._neurons import NIF, QIF
+from .tasks import TASKS
+
+__all__ = ["TrainConfig", "default_config", "train", "build_network"]
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run (saved as ``train_config.json``)."""
+
+    task: str = "autoencoder"
+    n_neurons: int = 30
+    neuron: str = "nif"
+    tau_v: float = 25.0
+    tau: float = 10.0
+    tau_f: float | None = 1.0
+    gate: str = "smooth"
+    width: float = 0.1
+    lam: float | None = None  # default 0.1 / N, as in the paper
+    W_mask: str = "none"
+    train: tuple = ("Wf", "U", "O", "I0")
+    steps: int = 200
+    batch_size: int = 50
+    lr: float = 0.01
+    lr_final: float = 0.001
+    clip: float = 1.0
+    seed: int = 0
+    checkpoint_every: int = 10
+    log_every: int = 1
+    duration: float = 1200.0
+    dt: float = 1.0
+    solver: str = "tsit5"
+    rtol: float = 1e-5
+    atol: float = 1e-7
+    dtype: str = "float64"
+    max_steps: int = 65536
+    max_spikes: int = 16384
+    eval_trials: int = 8
+    init: dict = field(default_factory=lambda: {"w_scale": 0.0, "wf_scale": 0.1, "u_scale": 1.0, "o_scale": 0.1,
+                                                 "i0_scale": 0.0})
+    task_kwargs: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.task not in TASKS:
+            raise ValueError(f"`task`={self.task!r} unknown; known: {sorted(TASKS)}")
+        for name in ("steps", "batch_size", "checkpoint_every", "n_neurons", "log_every"):
+            val = getattr(self, name)
+            if not (isinstance(val, int) and val >= 1):
+                raise ValueError(f"`{name}` must be a positive integer, got {val!r}")
+        for name in ("lr", "clip", "duration", "dt", "rtol", "atol", "tau"):
+            val = getattr(self, name)
+            if not (isinstance(val, (int, float)) and val > 0 and math.isfinite(val)):
+                raise ValueError(f"`{name}` must be a positive number, got {val!r}")
+        bad = [g for g in self.train if g not in Params._fields]
+        if bad:
+            raise ValueError(f"`train` has unknown parameter groups {bad}; known: {Params._fields}")
+        self.train = tuple(self.train)
+
+    @classmethod
+    def from_dict(cls, data):
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ValueError(f"unknown config keys {unknown}; known: {sorted(names)}")
+        return cls(**data)
+
+
+def default_config(task, quick=False, **overrides) -> TrainConfig:
+    """The paper's settings for ``task`` (``quick``: a short run for smoke tests)."""
+    if task in ("autoencoder", "predictive"):
+        cfg = dict(task=task, n_neurons=30, neuron="nif", tau=10.0, tau_f=1.0, width=0.1,
+                   W_mask="none" if task == "autoencoder" else "full",
+                   train=("Wf", "U", "O", "I0") if task == "autoencoder" else ("W", "Wf", "U", "O", "I0"),
+                   duration=1200.0, steps=300, batch_size=50, lr=0.01)
+        if quick:
+            cfg.update(steps=4, batch_size=4, duration=300.0, n_neurons=12, eval_trials=2,
+                       task_kwargs={"period": 300.0})
+    elif task == "xor":
+        cfg = dict(task="xor", n_neurons=80, neuron="qif", tau_v=25.0, tau=20.0, tau_f=5.0, width=0.1,
+                   W_mask="full", train=("W", "Wf", "U", "O", "I0"), duration=600.0, steps=1500,
+                   batch_size=50, lr=0.005, init={"w_scale": 0.5, "wf_scale": 0.2, "u_scale": 1.0, "o_scale": 0.2,
+                                                  "i0_scale": 0.005})
+        if quick:
+            cfg.update(steps=3, batch_size=4, n_neurons=16, eval_trials=4)
+    else:
+        raise ValueError(f"`task`={task!r} unknown; known: {sorted(TASKS)}")
+    cfg.update(overrides)
+    return TrainConfig(**cfg)
+
+
+def build_network(cfg: TrainConfig, gate=True) -> Network:
+    """The network of a config; ``gate=False`` gives the zero-width threshold synapse (evaluation)."""
+    task = make_task(cfg)
+    n_in = 2 if cfg.task != "xor" else 2
+    n_out = 2 if cfg.task != "xor" else 1
+    neuron = NIF() if cfg.neuron == "nif" else QIF(cfg.tau_v)
+    lam = 0.1 / cfg.n_neurons if cfg.lam is None else cfg.lam
+    del task
+    return Network(cfg.n_neurons, n_in, n_out, neuron=neuron, gate=Gate(cfg.gate, cfg.width) if gate else None,
+                   tau=cfg.tau, tau_f=cfg.tau_f, cost=QuadraticCost(lam), W_mask=cfg.W_mask)
+
+
+def make_task(cfg: TrainConfig):
+    kw = dict(cfg.task_kwargs)
+    kw.setdefault("duration", cfg.duration)
+    kw.setdefault("dt", cfg.dt)
+    if cfg.task != "xor":
+        kw.setdefault("tau", cfg.tau)
+    return TASKS[cfg.task](**kw)
+
+
+def batch_for_step(cfg: TrainConfig, task, step, size=None, salt=0):
+    """The minibatch of ``step``: a function of ``(seed, step)`` only."""
+    rng = np.random.default_rng([cfg.seed, salt, step])
+    return task.sample(rng, size or cfg.batch_size), rng
+
+
+def initial_voltages(cfg, rng, size):
+    lo, hi = (-0.5, 0.5) if cfg.neuron == "nif" else (0.0, 0.5)
+    return rng.uniform(lo, hi, (size, cfg.n_neurons))
+
+
+class _Progress:
+    def __init__(self, total, start, stream=sys.stderr):
+        self.total, self.start_step, self.stream = total, start, stream
+        self.t0 = time.perf_counter()
+
+    def update(self, step, loss, rate):
+        done = step + 1 - self.start_step
+        elapsed = time.perf_counter() - self.t0
+        sps = done / elapsed if elapsed > 0 else float("nan")
+        eta = (self.total - step - 1) / sps if sps > 0 else float("nan")
+        rate_txt = "   n/a" if rate is None else f"{rate:6.1f}"
+        self.stream.write(f"\rstep {step + 1:>5}/{self.total}  loss {loss:.5g}  spikes/neuron/s {rate_txt}  "
+                          f"{sps:.2f} steps/s  ETA {eta:6.0f} s ")
+        self.stream.flush()
+
+    def close(self):
+        self.stream.write("\n")
+
+
+def _checkpoint_path(out):
+    return Path(out) / "checkpoint.npz"
+
+
+def _write_checkpoint(out, step, params, opt_state):
+    import jax
+
+    leaves = jax.tree.leaves(opt_state)
+    arrays = {f"param_{n}": np.asarray(v) for n, v in zip(Params._fields, params)}
+    arrays.update({f"opt_{i}": np.asarray(leaf) for i, leaf in enumerate(leaves)})
+    save_npz(_checkpoint_path(out), step=np.int64(step), **arrays)
+
+
+def _read_checkpoint(out, opt_state_template):
+    import jax
+
+    with np.load(_checkpoint_path(out)) as data:
+        step = int(data["step"])
+        params = Params(*(data[f"param_{n}"] for n in Params._fields))
+        leaves, treedef = jax.tree.flatten(opt_state_template)
+        new = [np.asarray(data[f"opt_{i}"]).astype(np.asarray(leaf).dtype) for i, leaf in enumerate(leaves)]
+    return step, params, jax.tree.unflatten(treedef, [jax.numpy.asarray(x) for x in new])
+
+
+def _truncate_metrics(path, step):
+    if not path.exists():
+        return
+    keep = [line for line in path.read_text().splitlines() if line.strip() and json.loads(line)["step"] < step]
+    path.write_text("".join(line + "\n" for line in keep))
+
+
+def jax_loss_and_grad(cfg: TrainConfig, net: Network):
+    """A function ``(params, TaskBatch, v0) -> (loss, grads, spikes_per_trial)`` using the JAX adjoint."""
+    import jax
+    import jax.numpy as jnp
+
+    from ._jax import Model, Options, make_batch
+    from ._jax import value_and_grad as jvg
+    from ._jax._run import cast, forward_jit
+
+    opts = Options(solver=cfg.solver, rtol=cfg.rtol, atol=cfg.atol, dtype=cfg.dtype, max_steps=cfg.max_steps,
+                   max_spikes=cfg.max_spikes)
+    model = Model(net, "linear", "linear")
+    scale = 1.0 / cfg.duration
+
+    def loss(costs):
+        return jnp.mean(costs) * scale
+
+    def fn(params, batch, v0, count_spikes=False):
+        b = make_batch(net, batch.t, batch.inputs, batch.targets, (0.0, cfg.duration), v0=v0)
+        value, grads = jvg(params, b, model=model, loss=loss, options=opts)
+        spikes = None
+        if count_spikes:
+            p, bb = cast(params, b, opts.real_dtype())
+            out = forward_jit(model, opts, p, bb, jnp.zeros(0, opts.real_dtype()))
+            spikes = np.asarray(out.spikes.count)
+        return float(value), Params(*(np.asarray(g, dtype=float) for g in jax.tree.leaves(grads))), spikes
+
+    return fn
+
+
+def train(cfg: TrainConfig, out, resume=False, loss_and_grad=None, progress=True, log=print):
+    """Train ``cfg`` into directory ``out``; returns the trained ``(net, params)``.
+
+    ``loss_and_grad(params, batch, v0, count_spikes)`` defaults to the JAX adjoint.
+    """
+    import jax
+    import optax
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    net = build_network(cfg)
+    task = make_task(cfg)
+    fn = loss_and_grad or jax_loss_and_grad(cfg, net)
+    schedule = optax.cosine_decay_schedule(cfg.lr, cfg.steps, alpha=cfg.lr_final / cfg.lr)
+    optimizer = optax.chain(optax.clip_by_global_norm(cfg.clip), optax.adam(schedule))
+    params = net.init_params(cfg.seed, **cfg.init)
+    if cfg.neuron == "nif":
+        params = params._replace(I0=np.zeros(cfg.n_neurons))
+    opt_state = optimizer.init(params)
+    start = 0
+    metrics_path = out / "metrics.jsonl"
+    if resume and _checkpoint_path(out).exists():
+        start, params, opt_state = _read_checkpoint(out, opt_state)
+        _truncate_metrics(metrics_path, start)
+        log(f"resuming {out} at step {start}")
+    else:
+        if metrics_path.exists():
+            metrics_path.unlink()
+        (out / "train_config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=2) + "\n")
+    mask = Params(*(1.0 if name in cfg.train else 0.0 for name in Params._fields))
+    bar = _Progress(cfg.steps, start) if progress else None
+    rate = None
+    for step in range(start, cfg.steps):
+        batch, rng = batch_for_step(cfg, task, step)
+        v0 = initial_voltages(cfg, rng, batch.size)
+        count = step % cfg.log_every == 0
+        try:
+            loss, grads, spikes = fn(params, batch, v0, count)
+        except Exception as exc:  # a failed simulation (runaway) skips the batch
+            loss, grads, spikes = float("nan"), None, None
+            warnings.warn(f"step {step}: batch skipped: {exc}", stacklevel=2)
+        finite = grads is not None and np.isfinite(loss) and all(np.all(np.isfinite(g)) for g in grads)
+        record = {"step": step, "loss": loss if np.isfinite(loss) else None, "skipped": not finite}
+        if finite:
+            grads = Params(*(g * m for g, m in zip(grads, mask)))
+            updates, opt_state = optimizer.update(grads, opt_state, params)
+            params = Params(*(np.asarray(p, dtype=float) for p in optax.apply_updates(params, updates)))
+            record["grad_norm"] = float(np.sqrt(sum(np.sum(g**2) for g in grads)))
+        else:
+            warnings.warn(f"step {step}: non-finite loss or gradient; batch skipped, parameters unchanged",
+                          stacklevel=2)
+        if spikes is not None:
+            rate = float(np.mean(spikes) / cfg.n_neurons / (cfg.duration / 1000.0))
+            record["spikes_per_neuron_per_s"] = rate
+        with open(metrics_path, "a") as fh:
+            fh.write(json.dumps(record) + "\n")
+        if bar:
+            bar.update(step, loss, rate)
+        if (step + 1) % cfg.checkpoint_every == 0 or step + 1 == cfg.steps:
+            _write_checkpoint(out, step + 1, params, opt_state)
+    if bar:
+        bar.close()
+    save(out, net, params, extra_config={"train_config": dataclasses.asdict(cfg)})
+    del jax
+    return net, params
+
+
+def load_run(out):
+    """``(cfg, net, params)`` of a finished run directory."""
+    out = Path(out)
+    cfg = TrainConfig.from_dict(json.loads((out / "train_config.json").read_text()))
+    net, params = load(out)
+    return cfg, net, params
