@@ -64,7 +64,68 @@ def _cmd_figure(args):
     return 0
 
 
-COMMANDS = [_add_gradcheck, _add_figure]
+def _add_train(sub):
+    p = sub.add_parser("train", help="train on a task of the paper (JAX adjoint, optax Adam)")
+    p.add_argument("task", choices=["autoencoder", "predictive", "xor"])
+    p.add_argument("--config", default=None, help="JSON file of TrainConfig fields overriding the paper's settings")
+    p.add_argument("--out", required=True, help="run directory")
+    p.add_argument("--resume", action="store_true", help="continue a killed run from its last checkpoint")
+    p.add_argument("--quick", action="store_true", help="a short smoke-test run")
+    p.set_defaults(func=_cmd_train)
+
+
+def _cmd_train(args):
+    import jax
+
+    from .training import default_config, train
+
+    overrides = {}
+    if args.config:
+        with open(args.config) as fh:
+            overrides = json.load(fh)
+    if overrides.get("dtype", "float64") == "float64":
+        jax.config.update("jax_enable_x64", True)
+    cfg = default_config(args.task, quick=args.quick, **overrides)
+    train(cfg, args.out, resume=args.resume)
+    print(f"trained network saved in {args.out} (params.npz, config.json)")
+    return 0
+
+
+def _add_evaluate(sub):
+    p = sub.add_parser("evaluate", help="metrics of a trained run on fresh test trials")
+    p.add_argument("dir")
+    p.add_argument("--trials", type=int, default=None)
+    p.set_defaults(func=_cmd_evaluate)
+
+
+def _cmd_evaluate(args):
+    from .reproduce import evaluate
+
+    metrics, _ = evaluate(args.dir, args.trials)
+    print(json.dumps(metrics, indent=2, default=float))
+    return 0
+
+
+def _add_reproduce(sub):
+    p = sub.add_parser("reproduce", help="train with the paper's settings, evaluate and draw the figures")
+    p.add_argument("name", choices=["gate", "autoencoder", "predictive", "xor"])
+    p.add_argument("--out", default="reproduce")
+    p.add_argument("--quick", action="store_true", help="a run of about a minute")
+    p.set_defaults(func=_cmd_reproduce)
+
+
+def _cmd_reproduce(args):
+    import jax
+
+    from .reproduce import reproduce
+
+    jax.config.update("jax_enable_x64", True)
+    summary = reproduce(args.name, args.out, args.quick)
+    print(json.dumps(summary, indent=2, default=float))
+    return 0
+
+
+COMMANDS = [_add_gradcheck, _add_figure, _add_train, _add_evaluate, _add_reproduce]
 
 
 def build_parser():

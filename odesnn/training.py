@@ -66,7 +66,7 @@ class TrainConfig:
     max_steps: int = 65536
     max_spikes: int = 16384
     eval_trials: int = 8
-    init: dict = field(default_factory=lambda: {"w_scale": 0.0, "wf_scale": 0.1, "u_scale": 1.0, "o_scale": 0.1,
+    init: dict = field(default_factory=lambda: {"w_scale": 0.0, "wf_scale": 0.1, "u_scale": 0.05, "o_scale": 1.0,
                                                  "i0_scale": 0.0})
     task_kwargs: dict = field(default_factory=dict)
 
