@@ -30,11 +30,11 @@ from odesnn._scipy.forward import simulate
 TAU, TAU_F = 10.0, 1.0
 
 
-def target_signal(t, amplitude=0.5, period=60.0):
+def target_signal(t, amplitude=0.5, period=100.0):
     """Desired readout ``x(t)`` (2 channels) and its derivative, the network input."""
     w = 2 * np.pi / period
-    x = amplitude * np.array([np.sin(w * t), np.sin(2 * w * t + 1.0)])
-    dx = amplitude * np.array([w * np.cos(w * t), 2 * w * np.cos(2 * w * t + 1.0)])
+    x = amplitude * np.array([np.sin(w * t), np.sin(2 * w * t)])
+    dx = amplitude * np.array([w * np.cos(w * t), 2 * w * np.cos(2 * w * t)])
     return x, dx
 
 
@@ -46,7 +46,7 @@ def balanced_network(n_neurons=8, decoder=0.1, noise=0.0, seed=0):
     training.
     """
     rng = np.random.default_rng(seed)
-    angles = 2 * np.pi * (np.arange(n_neurons) + 0.5 * rng.random(n_neurons)) / n_neurons
+    angles = np.pi * (np.arange(n_neurons) + 0.5 * rng.random(n_neurons)) / n_neurons  # half-plane: ± spikes
     O = decoder * np.stack([np.cos(angles), np.sin(angles)])  # (2, N)
     U = O.T / decoder**2  # diag(U O) = 1: one spike lowers the own projected error by 1
     Wf = -U @ O

@@ -1,0 +1,145 @@
+"""Training: reproducible resume after SIGKILL, skipped bad batches, atomic checkpoints, task generators."""
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import warnings
+
+import numpy as np
+import pytest
+
+from odesnn import _io
+from odesnn.tasks import autoencoder, predictive, xor, PREDICTIVE_A
+from odesnn.training import TrainConfig, default_config, train
+
+SMALL = {"n_neurons": 6, "duration": 100.0, "batch_size": 2, "steps": 6, "checkpoint_every": 2, "eval_trials": 1,
+         "task_kwargs": {"period": 100.0}}
+
+
+def _train_cmd(out, config, resume=False):
+    cmd = [sys.executable, "-m", "odesnn", "train", "autoencoder", "--quick", "--config", str(config), "--out", str(out)]
+    return cmd + (["--resume"] if resume else [])
+
+
+def _killed_then_resumed(tmp_path, config, seed):
+    out = tmp_path / f"killed{seed}"
+    proc = subprocess.Popen(_train_cmd(out, config), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while not (out / "checkpoint.npz").exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(random.Random(seed).uniform(0.0, 3.0))
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    subprocess.run(_train_cmd(out, config, resume=True), check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, timeout=600)
+    return out
+
+
+def _check_same(reference, out):
+    assert (out / "metrics.jsonl").read_text() == (reference / "metrics.jsonl").read_text()
+    with np.load(reference / "params.npz") as a, np.load(out / "params.npz") as b:
+        for key in a.files:
+            np.testing.assert_array_equal(a[key], b[key])
+
+
+@pytest.fixture(scope="module")
+def reference_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("ref")
+    config = tmp / "small.json"
+    config.write_text(json.dumps(SMALL))
+    subprocess.run(_train_cmd(tmp / "ref", config), check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   timeout=600)
+    return tmp / "ref", config
+
+
+def test_resume_after_sigkill_matches_uninterrupted_run(tmp_path, reference_run):
+    reference, config = reference_run
+    lines = (reference / "metrics.jsonl").read_text().splitlines()
+    assert len(lines) == SMALL["steps"]
+    _check_same(reference, _killed_then_resumed(tmp_path, config, seed=1))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [2, 3, 4, 5])
+def test_resume_after_sigkill_repeatedly(tmp_path, reference_run, seed):
+    reference, config = reference_run
+    _check_same(reference, _killed_then_resumed(tmp_path, config, seed))
+
+
+def _fake_loss_and_grad(bad_steps):
+    calls = {"n": 0}
+
+    def fn(params, batch, v0, count):
+        step = calls["n"]
+        calls["n"] += 1
+        if step in bad_steps:
+            return float("nan"), type(params)(*(np.full_like(p, np.nan) for p in params)), None
+        grads = type(params)(*(2 * p + 0.1 for p in params))
+        return float(sum(np.sum(p**2) for p in params)), grads, np.array([3, 5])
+
+    return fn
+
+
+def test_non_finite_batch_is_skipped_and_params_stay_finite(tmp_path):
+    cfg = default_config("autoencoder", quick=True, steps=5, checkpoint_every=2, **{k: v for k, v in SMALL.items()
+                                                                                   if k not in ("steps", "checkpoint_every")})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        net, params = train(cfg, tmp_path, loss_and_grad=_fake_loss_and_grad({1, 3}), progress=False)
+    records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [r["skipped"] for r in records] == [False, True, False, True, False]
+    assert any("batch skipped" in str(w.message) for w in caught)
+    assert all(np.all(np.isfinite(p)) for p in params)
+
+
+def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):
+    target = tmp_path / "checkpoint.npz"
+    _io.save_npz(target, a=np.arange(3))
+    before = target.read_bytes()
+
+    def broken_savez(fh, **arrays):
+        fh.write(b"partial")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez", broken_savez)
+    with pytest.raises(OSError, match="disk full"):
+        _io.save_npz(target, a=np.arange(5))
+    assert target.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["checkpoint.npz"]
+
+
+def test_config_rejects_bad_values():
+    with pytest.raises(ValueError, match="task"):
+        TrainConfig(task="mnist")
+    with pytest.raises(ValueError, match="lr"):
+        TrainConfig(lr=-1.0)
+    with pytest.raises(ValueError, match="train"):
+        TrainConfig(train=("W", "V"))
+    with pytest.raises(ValueError, match="unknown config keys"):
+        TrainConfig.from_dict({"learning_rate": 0.1})
+
+
+@pytest.mark.parametrize("make,A", [(autoencoder, None), (predictive, PREDICTIVE_A)])
+def test_sinusoid_targets_solve_their_ode(make, A):
+    task = make(duration=600.0, period=600.0)
+    batch = task.sample(np.random.default_rng(0), 2)
+    A = np.zeros((2, 2)) if A is None else A
+    for i, o in zip(batch.inputs, batch.targets):
+        do = np.gradient(o, batch.t, axis=0)
+        resid = task.tau * do - (-o + o @ A.T + i)
+        assert np.max(np.abs(resid[2:-2])) < 1e-3 * np.max(np.abs(i))
+        np.testing.assert_allclose(o[0], o[-1], atol=1e-9)  # periodic
+
+
+def test_xor_targets_and_decision_rule():
+    task = xor()
+    batch = task.sample(np.random.default_rng(1), 60)
+    labels = batch.info["labels"]
+    assert set(labels) == {-1, 0, 1}
+    np.testing.assert_array_equal(task.decide(batch.t, batch.targets, batch.info["go"]), labels)
+    assert np.mean(task.decide(batch.t, np.zeros_like(batch.targets), batch.info["go"]) == labels) < 0.6
