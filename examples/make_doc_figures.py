@@ -3,8 +3,8 @@
 The network is a hand-built predictive-coding (auto-encoder) network of
 non-leaky IF neurons in the style of Boerlin, Machens & Denève (2013), the
 solution that the paper's training recovers (Huh & Sejnowski 2018, Fig. 2):
-readout weights ``O`` spread over the plane, input weights ``U = Oᵀ/|O|²``,
-fast recurrent weights ``W_f = -U O`` (zero diagonal; the reset plays the
+readout weights ``O`` spread over the plane, input weights ``U ∝ Oᵀ``,
+fast recurrent weights ``W_f = -U O/τ`` (zero diagonal; the reset plays the
 part of the self-connection) and regular recurrent weights ``W = U O/τ``
 that cancel the decay of the readout. With input ``i = dx/dt`` each
 voltage is the projected readout error ``U(x - O s)``, so the readout
@@ -38,34 +38,35 @@ def target_signal(t, amplitude=0.5, period=100.0):
     return x, dx
 
 
-def balanced_network(n_neurons=8, decoder=0.1, noise=0.0, seed=0):
+def balanced_network(n_neurons=4, decoder=0.1, noise=0.0, seed=0):
     """Network and parameters of the hand-built balanced auto-encoder.
 
-    ``noise`` adds Gaussian perturbations (relative to ``decoder``-scaled
-    weights) to the off-diagonal fast weights, standing in for imperfect
+    A spike of neuron ``j`` moves the readout by ``D_j = O_j/τ`` (charge 1
+    into ``s``), with ``|D_j| = decoder``. The decoders point into a
+    half-plane: the falling threshold of the NIF neuron gives the negative
+    spikes that cover the other half. ``noise`` perturbs the off-diagonal
+    fast weights (relative Gaussian noise), standing in for imperfect
     training.
     """
     rng = np.random.default_rng(seed)
-    angles = np.pi * (np.arange(n_neurons) + 0.5 * rng.random(n_neurons)) / n_neurons  # half-plane: ± spikes
-    O = decoder * np.stack([np.cos(angles), np.sin(angles)])  # (2, N)
-    U = O.T / decoder**2  # diag(U O) = 1: one spike lowers the own projected error by 1
-    Wf = -U @ O
-    Wf += noise * rng.standard_normal(Wf.shape) * np.abs(Wf).mean()
+    angles = np.pi * (np.arange(n_neurons) + 0.5 * rng.random(n_neurons)) / n_neurons
+    D = decoder * np.stack([np.cos(angles), np.sin(angles)])  # (2, N): readout change per spike
+    U = D.T / decoder**2  # U_j . D_j = 1: a spike lowers its own projected error by the reset, 1
+    Wf = -U @ D * (1 + noise * rng.standard_normal((n_neurons, n_neurons)))
     np.fill_diagonal(Wf, 0.0)
-    W = U @ O / TAU
     net = odesnn.Network(n_neurons, 2, 2, neuron=odesnn.NIF(), gate=odesnn.Gate("smooth", 0.1), tau=TAU,
                          tau_f=TAU_F, W_mask="full", Wf_mask="zero_diag")
-    return net, odesnn.Params(W, Wf, U, O, np.zeros(n_neurons))
+    return net, odesnn.Params(U @ D, Wf, U, TAU * D, np.zeros(n_neurons))
 
 
-def balanced_problem(n_neurons=8, duration=100.0, noise=0.0, seed=0):
+def balanced_problem(n_neurons=4, duration=100.0, noise=0.0, seed=0):
     """The balanced network driven by ``dx/dt`` with target ``x`` over ``(0, duration)`` ms."""
     net, params = balanced_network(n_neurons, noise=noise, seed=seed)
     return make_problem(net, params, lambda t: target_signal(t)[1], lambda t: target_signal(t)[0],
                         (0.0, duration))
 
 
-def main(out_dir="docs/figures", n_neurons=8, duration=100.0, rtols=(1e-3, 1e-5, 1e-7, 1e-9)):
+def main(out_dir="docs/figures", n_neurons=4, duration=100.0, rtols=(1e-3, 1e-5, 1e-7, 1e-9)):
     """Simulate the balanced network and write one PNG per plot function into ``out_dir``.
 
     Returns the list of written paths.
@@ -77,7 +78,7 @@ def main(out_dir="docs/figures", n_neurons=8, duration=100.0, rtols=(1e-3, 1e-5,
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    problem = balanced_problem(n_neurons, duration, noise=0.2)
+    problem = balanced_problem(n_neurons, duration, noise=0.1)
     sol = simulate(problem, rtol=1e-9, atol=1e-11)
     print(sol)
     adj = adjoint(sol)
@@ -88,7 +89,7 @@ def main(out_dir="docs/figures", n_neurons=8, duration=100.0, rtols=(1e-3, 1e-5,
         "current_balance": plotting.current_balance(sol, neuron=0),
         "work_precision": plotting.work_precision(an.spike_time_precision(problem, rtols, reference_rtol=1e-12)),
         "weight_structure": plotting.weight_structure(problem.params.Wf, an.predicted_fast_weights(problem.params),
-                                                      labels=("W_f (-U O + 20% noise)", "predicted -U O")),
+                                                      labels=("W_f (hand-built, 10% noise)", "-U O")),
         "adjoint_traces": plotting.adjoint_traces(sol, adj, neuron=0),
     }
     paths = []

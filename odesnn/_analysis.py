@@ -387,7 +387,7 @@ def _windows(times, t0, t1, width):
     return np.stack([lo, hi], axis=1) if times.size else np.zeros((0, 2))
 
 
-def spike_gradient_contributions(sol, adjoint=None, param="I0", window=None):
+def spike_gradient_contributions(sol, adjoint=None, param="I0", window=None, neuron=None):
     """Per-spike contributions to the gradient, from the dense forward and adjoint solutions.
 
     The gradient of the cost is ``dC/dθ = ∫ ∂H/∂θ dt`` with the density of
@@ -408,6 +408,8 @@ def spike_gradient_contributions(sol, adjoint=None, param="I0", window=None):
         spikes (of any neuron), so the contributions add up to the whole
         gradient. A number: the half-width in ms of a window centred on each
         spike (windows may overlap or leave gaps).
+    neuron : int, optional
+        Use only the spikes of this neuron (default: the spikes of all).
 
     Returns
     -------
@@ -422,7 +424,11 @@ def spike_gradient_contributions(sol, adjoint=None, param="I0", window=None):
     problem = _problem(sol, None)
     net, params = problem.net, problem.params
     adj = run_adjoint(sol) if adjoint is None else adjoint
-    times = np.asarray(sol.spike_times, dtype=float)
+    times, who = np.asarray(sol.spike_times, dtype=float), np.asarray(sol.spike_neurons, dtype=int)
+    if neuron is not None:
+        if not 0 <= int(neuron) < net.n_neurons:
+            raise ValueError(f"`neuron` must lie in [0, {net.n_neurons}), got {neuron!r}")
+        times, who = times[who == neuron], who[who == neuron]
     wins = _windows(times, problem.t0, problem.t1, window)
     cuts = np.unique(np.concatenate([[seg.t0 for seg in segments], [seg.t1 for seg in segments], wins.ravel()]))
     pieces, ints = [], []
@@ -448,7 +454,7 @@ def spike_gradient_contributions(sol, adjoint=None, param="I0", window=None):
     mids, ints = np.asarray(pieces), np.asarray(ints)
     values = np.stack([ints[(mids > lo) & (mids < hi)].sum(axis=0) for lo, hi in wins]) if wins.size else \
         np.zeros((0,) + np.shape(getattr(params, param)))
-    return SpikeContributions(times, np.asarray(sol.spike_neurons, dtype=int), wins, values, ints.sum(axis=0))
+    return SpikeContributions(times, who, wins, values, ints.sum(axis=0))
 
 
 def _state_slices(net):

@@ -231,13 +231,14 @@ def weight_structure(trained, predicted, labels=("trained W_f", "predicted -U O"
     """
     cmp = an.compare_weights(trained, predicted, off_diagonal)
     fig, axes = _axes(axes, 1, 3, figsize=(11, 3.4))
-    lim = max(np.abs(np.asarray(trained)).max(), np.abs(np.asarray(predicted)).max()) or 1.0
     for ax, M, label in zip(axes[:2], (trained, predicted), labels):
-        im = ax.imshow(np.asarray(M), cmap="RdBu_r", vmin=-lim, vmax=lim)
+        M = np.asarray(M, dtype=float)
+        lim = float(np.abs(M).max()) or 1.0
+        im = ax.imshow(M, cmap="RdBu_r", vmin=-lim, vmax=lim)
+        fig.colorbar(im, ax=ax, label="weight (dimensionless)", shrink=0.8)
         ax.set_title(label)
         ax.set_xlabel("presynaptic neuron (index)")
         ax.set_ylabel("postsynaptic neuron (index)")
-    fig.colorbar(im, ax=list(axes[:2]), label="weight (dimensionless)", shrink=0.8)
     axes[2].scatter(cmp.predicted, cmp.trained, s=10, color="k")
     xs = np.array([cmp.predicted.min(), cmp.predicted.max()]) if cmp.predicted.size else np.zeros(2)
     if np.isfinite(cmp.slope):
@@ -246,6 +247,7 @@ def weight_structure(trained, predicted, labels=("trained W_f", "predicted -U O"
     axes[2].set_xlabel(f"{labels[1]} (dimensionless)")
     axes[2].set_ylabel(f"{labels[0]} (dimensionless)")
     axes[2].set_title(f"r = {cmp.correlation:.3f}")
+    fig.tight_layout()
     return fig
 
 
@@ -253,7 +255,9 @@ def adjoint_traces(sol, adjoint=None, neuron=0, n_points=2000, contributions=Tru
     """Dense adjoint trajectories ``p_v(t)`` and ``p_s(t)`` of one neuron, with its spikes marked.
 
     With ``contributions=True`` a third panel shows each spike's contribution
-    to ``dC/dI_o`` of that neuron (:func:`odesnn._analysis.spike_gradient_contributions`).
+    to ``dC/dI_o`` of that neuron: the gradient density integrated between
+    the midpoints to its neighbouring spikes
+    (:func:`odesnn._analysis.spike_gradient_contributions` with ``neuron=``).
 
     Parameters
     ----------
@@ -286,9 +290,9 @@ def adjoint_traces(sol, adjoint=None, neuron=0, n_points=2000, contributions=Tru
     for ax in axes:
         _mark_spikes(ax, sol, neuron, color="tab:red")
     if contributions:
-        c = an.spike_gradient_contributions(sol, adj, "I0")
+        c = an.spike_gradient_contributions(sol, adj, "I0", neuron=neuron)
         axes[2].stem(c.spike_times, c.values[:, neuron], basefmt="0.6")
-        axes[2].set_ylabel(f"dC/dI0[{neuron}] per spike (cost·ms)")
+        axes[2].set_ylabel(f"dC/dI0[{neuron}] per own spike (cost·ms)")
         axes[2].set_title(f"sum over spikes {c.values[:, neuron].sum():.4g} = adjoint {adj.grads.I0[neuron]:.4g}",
                           fontsize=8)
     axes[-1].set_xlabel("time (ms)")
