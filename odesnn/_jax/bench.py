@@ -41,7 +41,8 @@ def _setup(kind, batch, t1, dtype, seed=0, n=None):
     rng = np.random.default_rng(seed)
     if kind == "xor":
         net = Network(n or 80, 2, 1, neuron=QIF(), gate=Gate("smooth", 0.1), tau=20.0, tau_f=5.0)
-        params = net.init_params(seed, w_scale=1.0, wf_scale=1.0, u_scale=0.1)
+        params = net.init_params(seed, w_scale=0.2, wf_scale=0.2, u_scale=0.05)
+        params = params._replace(I0=np.full(net.n_neurons, -0.005))
         tg = np.linspace(0, t1, int(t1 / 50) + 1)
         inputs = (rng.uniform(size=(batch, 1, 2)) > 0.5) * 1.0 * np.ones((batch, tg.size, 2))
         inputs[:, tg > 0.4 * t1] = 0.0
