@@ -120,12 +120,9 @@ def default_config(task, quick=False, **overrides) -> TrainConfig:
 
 def build_network(cfg: TrainConfig, gate=True) -> Network:
     """The network of a config; ``gate=False`` gives the zero-width threshold synapse (evaluation)."""
-    task = make_task(cfg)
-    n_in = 2 if cfg.task != "xor" else 2
-    n_out = 2 if cfg.task != "xor" else 1
+    n_in, n_out = 2, (1 if cfg.task == "xor" else 2)  # XOR: pulse and go-cue channels, one readout
     neuron = NIF() if cfg.neuron == "nif" else QIF(cfg.tau_v)
     lam = 0.1 / cfg.n_neurons if cfg.lam is None else cfg.lam
-    del task
     return Network(cfg.n_neurons, n_in, n_out, neuron=neuron, gate=Gate(cfg.gate, cfg.width) if gate else None,
                    tau=cfg.tau, tau_f=cfg.tau_f, cost=QuadraticCost(lam), W_mask=cfg.W_mask)
 
@@ -298,8 +295,17 @@ def train(cfg: TrainConfig, out, resume=False, loss_and_grad=None, progress=True
 
 
 def load_run(out):
-    """``(cfg, net, params)`` of a finished run directory."""
+    """``(cfg, net, params)`` of a run directory: the trained network, or the last checkpoint of a run in progress."""
     out = Path(out)
+    if not (out / "train_config.json").is_file():
+        raise FileNotFoundError(f"`out`={str(out)!r} is not a training run (no train_config.json)")
     cfg = TrainConfig.from_dict(json.loads((out / "train_config.json").read_text()))
-    net, params = load(out)
-    return cfg, net, params
+    if (out / "params.npz").is_file():
+        net, params = load(out)
+        return cfg, net, params
+    if not _checkpoint_path(out).is_file():
+        raise FileNotFoundError(f"`out`={str(out)!r} has neither params.npz nor checkpoint.npz")
+    net = build_network(cfg)
+    with np.load(_checkpoint_path(out)) as data:
+        params = Params(*(data[f"param_{n}"] for n in Params._fields))
+    return cfg, net, net.check_params(params)

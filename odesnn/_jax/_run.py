@@ -8,8 +8,9 @@ import jax
 import jax.numpy as jnp
 
 from .._network import Params, State
-from ._batch import Batch, Trial
-from ._forward import Forward, forward
+from ._batch import Batch
+from ._forward import Forward
+from ._forward import forward_batch as forward
 
 
 def cast(params, batch: Batch, dtype):
@@ -22,12 +23,9 @@ def cast(params, batch: Batch, dtype):
 
 
 def forward_batch(model, opts, params, batch: Batch, t_eval, record=False) -> Forward:
-    """vmap of :func:`._forward.forward` over the trials of ``batch`` (not jitted)."""
+    """The batched forward driver :func:`._forward.forward_batch` (not jitted)."""
 
-    def one(inputs, targets, x0):
-        return forward(model, opts, params, Trial(batch.t_grid, inputs, targets), x0, batch.t_span, t_eval, record)
-
-    return jax.vmap(one)(batch.inputs, batch.targets, batch.x0)
+    return forward(model, opts, params, batch, t_eval, record)
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1, 5))

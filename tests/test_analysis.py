@@ -1,0 +1,134 @@
+"""Analysis numbers against independent expectations (closed forms, hand-written sums, the adjoint)."""
+
+import numpy as np
+import pytest
+
+import odesnn
+from odesnn import _analysis as an
+from odesnn._problem import make_problem
+from odesnn._scipy.adjoint import adjoint
+from odesnn._scipy.forward import simulate
+
+
+def lone_nifs(currents, duration, gate=odesnn.Gate("box", 0.1)):
+    n = len(currents)
+    net = odesnn.Network(n, 1, 1, neuron=odesnn.NIF(), gate=gate, tau=10.0)
+    params = odesnn.Params(np.zeros((n, n)), np.zeros((n, 0)), np.zeros((n, 1)), np.ones((1, n)),
+                           np.asarray(currents, dtype=float))
+    return odesnn.simulate(net, params, t_span=(0.0, duration))
+
+
+@pytest.fixture(scope="module")
+def small():
+    """A recurrent NIF network with fast synapses, masks and sampled inputs (about 20 spikes)."""
+    net = odesnn.Network(4, 2, 2, neuron=odesnn.NIF(), gate=odesnn.Gate("smooth", 0.1), tau=10.0, tau_f=2.0,
+                         W_mask="zero_diag", Wf_mask="zero_diag")
+    rng = np.random.default_rng(3)
+    params = odesnn.Params(0.3 * rng.standard_normal((4, 4)), 0.3 * rng.standard_normal((4, 4)),
+                           0.03 * rng.standard_normal((4, 2)), 0.5 * rng.standard_normal((2, 4)), np.full(4, 0.12))
+    t = np.arange(0.0, 41.0, 2.0)
+    i = np.stack([np.sin(t / 7), np.cos(t / 11)], 1)
+    problem = make_problem(net, params, (t, i), (t, 0.1 * i), (0.0, 40.0))
+    sol = simulate(problem, rtol=1e-10, atol=1e-12)
+    assert sol.n_spikes >= 10
+    return problem, sol
+
+
+def test_lone_nif_rate_is_1000_I_hz_and_isi_regular():
+    currents, T = np.array([0.04, 0.0125, 0.0]), 410.0
+    sol = lone_nifs(currents, T)
+    rates = an.firing_rates(sol)
+    np.testing.assert_allclose(rates, 1000 * np.floor(T * currents) / T, rtol=0, atol=1e-12)  # spikes at k/I
+    assert np.all(np.abs(rates - 1000 * currents) <= 1000 / T)  # rate -> 1000 I Hz
+    stats = an.isi_stats(sol)
+    np.testing.assert_allclose(stats.mean[:2], [25.0, 80.0], rtol=1e-10)
+    np.testing.assert_allclose(stats.cv[:2], 0.0, atol=1e-9)
+    assert np.isnan(stats.mean[2]) and np.isnan(stats.cv[2]) and stats.intervals[2].size == 0
+
+
+def test_rates_by_sign_and_window():
+    sol = lone_nifs([-0.05, 0.03], 90.0)  # falling crossings at 20, 40, 60, 80 ms; rising at 33.3, 66.7 ms
+    np.testing.assert_allclose(an.firing_rates(sol, sign=-1), [4000 / 90, 0.0])
+    np.testing.assert_allclose(an.firing_rates(sol, sign=+1), [0.0, 2000 / 90])
+    np.testing.assert_allclose(an.firing_rates(sol, t_span=(0.0, 50.0)), [40.0, 20.0])
+    with pytest.raises(ValueError, match="sign"):
+        an.firing_rates(sol, sign=2)
+
+
+def test_current_decomposition_sums_to_the_current_of_the_dynamics(small):
+    problem, sol = small
+    dec = an.current_decomposition(sol)
+    p, net = problem.params, problem.net
+    W = p.W * (1 - np.eye(4))  # the masks, written out by hand
+    Wf = p.Wf * (1 - np.eye(4))
+    i = problem.inputs.sample(sol.t)
+    np.testing.assert_allclose(dec.external, i @ p.U.T + p.I0, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(dec.recurrent, sol.s @ W.T + sol.sf @ Wf.T, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(dec.external + dec.recurrent, dec.total, rtol=1e-12, atol=1e-14)
+    # for NIF, dv/dt = I: the total is the voltage derivative the dynamics use
+    k = len(sol.t) // 3
+    x = odesnn.State(sol.v[k], sol.s[k], sol.sf[k])
+    dv = odesnn._dynamics.vector_field(net, p, x, problem.inputs(sol.t[k])).v
+    np.testing.assert_allclose(dec.total[k], dv, rtol=1e-12)
+
+
+def test_current_decomposition_needs_a_problem_without_one(small):
+    problem, sol = small
+    bare = odesnn.Solution(sol.t, sol.v, sol.s, sol.sf, sol.o, sol.spike_times, sol.spike_neurons, sol.spike_signs,
+                           sol.cost, backend="jax")
+    with pytest.raises(ValueError, match="problem"):
+        an.current_decomposition(bare)
+    np.testing.assert_allclose(an.current_decomposition(bare, problem).total, an.current_decomposition(sol).total)
+    batched = odesnn.Solution(sol.t, sol.v[None], sol.s[None], sol.sf[None], sol.o[None], [sol.spike_times],
+                              [sol.spike_neurons], [sol.spike_signs], sol.cost, backend="jax")
+    with pytest.raises(ValueError, match="one trial"):
+        an.current_decomposition(batched, problem)
+
+
+def test_spike_time_error_decreases_with_rtol(small):
+    problem, sol = small
+    table = an.spike_time_precision(problem, (1e-3, 1e-5, 1e-7), reference=sol, reference_rtol=1e-10)
+    assert np.all(table.n_unmatched == 0) and np.all(table.n_spikes == sol.n_spikes)
+    assert np.all(np.diff(table.max_error) < 0), table
+    assert table.max_error[-1] < 1e-3 * table.max_error[0]
+    assert np.all(table.mean_error <= table.max_error)
+    assert np.all(np.diff(table.nfev) > 0)
+    assert len(table.rows()) == 3 and "rtol" in str(table)
+    errs, unmatched = an.spike_time_errors(sol, sol)
+    assert unmatched == 0 and errs.size == sol.n_spikes and errs.max() == 0.0
+
+
+def test_spike_contributions_add_up_to_the_adjoint_gradient(small):
+    problem, sol = small
+    adj = adjoint(sol)
+    for param in ("I0", "W"):
+        c = an.spike_gradient_contributions(sol, adj, param)
+        ref = getattr(adj.grads, param)
+        assert c.values.shape == (sol.n_spikes,) + ref.shape
+        np.testing.assert_allclose(c.values.sum(axis=0), ref, rtol=1e-7, atol=1e-9 * np.abs(ref).max())
+        np.testing.assert_allclose(c.total, ref, rtol=1e-7, atol=1e-9 * np.abs(ref).max())
+    own = an.spike_gradient_contributions(sol, adj, "I0", neuron=1)
+    assert np.all(own.spike_neurons == 1) and own.values.shape[0] == sol.spikes_of(1).size
+    np.testing.assert_allclose(own.values.sum(axis=0), adj.grads.I0, rtol=1e-7)
+    narrow = an.spike_gradient_contributions(sol, adj, "I0", window=0.5)
+    assert np.all(narrow.windows[:, 1] - narrow.windows[:, 0] <= 1.0 + 1e-12)
+    with pytest.raises(ValueError, match="param"):
+        an.spike_gradient_contributions(sol, adj, "V")
+
+
+def test_weight_comparison():
+    rng = np.random.default_rng(0)
+    U, O = rng.standard_normal((5, 2)), rng.standard_normal((2, 5))
+    params = odesnn.Params(np.zeros((5, 5)), np.zeros((5, 5)), U, O, np.zeros(5))
+    pred = an.predicted_fast_weights(params)
+    assert np.all(np.diag(pred) == 0)
+    off = ~np.eye(5, dtype=bool)
+    np.testing.assert_allclose(pred[off], (-U @ O)[off])
+    trained = 0.1 * pred + np.diag(np.full(5, 7.0))  # the diagonal is left out
+    cmp = an.compare_weights(trained, pred)
+    assert cmp.correlation == pytest.approx(1.0) and cmp.slope == pytest.approx(0.1)
+    assert cmp.relative_error < 1e-12 and cmp.trained.size == 20
+    noisy = an.compare_weights(pred + rng.standard_normal((5, 5)), pred)
+    assert 0 < noisy.correlation < 1
+    with pytest.raises(ValueError, match="shape"):
+        an.compare_weights(pred, pred[:4])
