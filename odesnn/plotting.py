@@ -70,8 +70,13 @@ def raster(sol, ax=None, neurons=None):
     for row, n in enumerate(idx):
         for sgn, color in ((1, "k"), (-1, "tab:red")):
             ts = times[(who == n) & (sign == sgn)]
-            ax.vlines(ts, row + 0.6, row + 1.4, color=color, lw=1.0,
-                      label=("rising" if sgn > 0 else "falling") if row == 0 else None)
+            ax.vlines(ts, row + 0.6, row + 1.4, color=color, lw=1.0)
+    if np.any(sign < 0):
+        from matplotlib.lines import Line2D
+
+        ax.legend([Line2D([], [], color="k"), Line2D([], [], color="tab:red")],
+                  ["rising threshold (+1)", "falling threshold (-1)"], fontsize=7, loc="upper left",
+                  bbox_to_anchor=(1.01, 1.0))
     ax.set_xlim(float(sol.t[0]), float(sol.t[-1]))
     ax.set_ylim(0.4, idx.size + 0.6)
     ax.set_yticks(np.arange(1, idx.size + 1), [str(n) for n in idx])
@@ -199,7 +204,8 @@ def work_precision(table, axes=None):
     """
     fig, axes = _axes(axes, 1, 2, figsize=(8, 3.2))
     err = np.maximum(table.max_error, np.finfo(float).tiny)
-    for ax, x, label in ((axes[0], table.wall_s, "wall time (s)"), (axes[1], table.nfev, "function evaluations (nfev)")):
+    panels = ((axes[0], table.wall_s, "wall time (s)"), (axes[1], table.nfev, "function evaluations (nfev)"))
+    for ax, x, label in panels:
         ax.loglog(x, err, "o-", color="k", label="max |t - t_ref|")
         ax.loglog(x, np.maximum(table.mean_error, np.finfo(float).tiny), "s--", color="0.5",
                   label="mean |t - t_ref|")

@@ -103,15 +103,17 @@ def default_config(task, quick=False, **overrides) -> TrainConfig:
                    train=("Wf", "U", "O", "I0") if task == "autoencoder" else ("W", "Wf", "U", "O", "I0"),
                    duration=1200.0, steps=300, batch_size=50, lr=0.01)
         if quick:
-            cfg.update(steps=4, batch_size=4, duration=300.0, n_neurons=12, eval_trials=2,
-                       task_kwargs={"period": 300.0})
+            cfg.update(steps=3, batch_size=4, duration=200.0, n_neurons=10, eval_trials=2,
+                       task_kwargs={"period": 200.0})
     elif task == "xor":
         cfg = dict(task="xor", n_neurons=80, neuron="qif", tau_v=25.0, tau=20.0, tau_f=5.0, width=0.1,
                    W_mask="full", train=("W", "Wf", "U", "O", "I0"), duration=600.0, steps=1500,
                    batch_size=50, lr=0.005, init={"w_scale": 0.5, "wf_scale": 0.2, "u_scale": 1.0, "o_scale": 0.2,
                                                   "i0_scale": 0.005})
         if quick:
-            cfg.update(steps=3, batch_size=4, n_neurons=16, eval_trials=4)
+            cfg.update(steps=3, batch_size=4, n_neurons=12, eval_trials=4, duration=400.0,
+                       task_kwargs={"first_range": (20.0, 60.0), "gap_range": (60.0, 100.0),
+                                    "cue_delay_range": (60.0, 100.0)})
     else:
         raise ValueError(f"`task`={task!r} unknown; known: {sorted(TASKS)}")
     cfg.update(overrides)
