@@ -324,7 +324,9 @@ def spike_time_precision(problem, rtols=(1e-4, 1e-6, 1e-8, 1e-10), *, reference_
     from ._scipy.forward import simulate
 
     if hasattr(problem, "spike_times"):
-        problem = _problem(problem, None)
+        if not (problem.extra or {}).get("problem"):
+            raise ValueError("`problem` is a Solution without its Problem (JAX backend): pass the Problem itself")
+        problem = problem.extra["problem"]
     rtols = np.asarray(rtols, dtype=float).ravel()
     if rtols.size == 0 or np.any(~(rtols > 0)):
         raise ValueError(f"`rtols` must be positive numbers, got {rtols!r}")
@@ -405,8 +407,8 @@ def spike_gradient_contributions(sol, adjoint=None, param="I0", window=None, neu
         Parameter group.
     window : float or None
         ``None``: the interval is split at the midpoints between consecutive
-        spikes (of any neuron), so the contributions add up to the whole
-        gradient. A number: the half-width in ms of a window centred on each
+        spikes (the first window starts at ``t0``, the last ends at ``t1``),
+        so the contributions add up to the whole gradient. A number: the half-width in ms of a window centred on each
         spike (windows may overlap or leave gaps).
     neuron : int, optional
         Use only the spikes of this neuron (default: the spikes of all).
