@@ -167,6 +167,8 @@ class Network:
                 raise TypeError(f"`params` must be odesnn.Params, got {type(params).__name__}")
         out = []
         for name, shape, value in zip(Params._fields, self.param_shapes(), params):
+            if np.iscomplexobj(value) or np.asarray(value).dtype == object:
+                raise TypeError(f"`params.{name}` must be a real array, got dtype {np.asarray(value).dtype}")
             arr = np.asarray(value, dtype=float)
             if arr.shape != tuple(shape):
                 raise ValueError(f"`params.{name}` must have shape {tuple(shape)}, got {arr.shape}")

@@ -46,6 +46,21 @@ def test_lone_nif_rate_is_1000_I_hz_and_isi_regular():
     assert np.isnan(stats.mean[2]) and np.isnan(stats.cv[2]) and stats.intervals[2].size == 0
 
 
+def test_spike_statistics_of_a_jax_solution():
+    from odesnn._jax import simulate as jax_simulate
+
+    currents, T = np.array([0.04, 0.0125]), 410.0
+    net = odesnn.Network(2, 1, 1, neuron=odesnn.NIF(), gate=odesnn.Gate("box", 0.1), tau=10.0)
+    params = odesnn.Params(np.zeros((2, 2)), np.zeros((2, 0)), np.zeros((2, 1)), np.ones((1, 2)), currents)
+    problem = make_problem(net, params, None, None, (0.0, T))
+    sol = jax_simulate(problem, t_eval=np.linspace(0.0, T, 42))
+    assert sol.backend == "jax"
+    np.testing.assert_allclose(an.firing_rates(sol), 1000 * np.floor(T * currents) / T)
+    np.testing.assert_allclose(an.isi_stats(sol).mean, 1 / currents, rtol=1e-6)
+    dec = an.current_decomposition(sol, problem)
+    np.testing.assert_allclose(dec.total, np.broadcast_to(currents, (42, 2)))
+
+
 def test_rates_by_sign_and_window():
     sol = lone_nifs([-0.05, 0.03], 90.0)  # falling crossings at 20, 40, 60, 80 ms; rising at 33.3, 66.7 ms
     np.testing.assert_allclose(an.firing_rates(sol, sign=-1), [4000 / 90, 0.0])

@@ -73,3 +73,16 @@ def test_threshold_synapse_gradient_is_refused():
     net, params = lone_nif(None)
     with pytest.raises(NotImplementedError, match="zero-width"):
         odesnn.gradient(net, params, t_span=(0, 100.0))
+
+
+@pytest.mark.parametrize("gate", [odesnn.Gate("box", 0.1), odesnn.Gate("smooth", 0.1), None])
+def test_simultaneous_crossings_are_all_applied(gate):
+    """Two neurons that cross their thresholds at the same instant both spike and reset."""
+    net = odesnn.Network(2, 1, 1, neuron=odesnn.NIF(), gate=gate, tau=10.0)
+    params = odesnn.Params(np.zeros((2, 2)), np.zeros((2, 0)), np.zeros((2, 1)), np.ones((1, 2)),
+                           np.array([0.05, -0.05]))
+    sol = odesnn.simulate(net, params, t_span=(0, 101.0))
+    for n, sign in ((0, 1), (1, -1)):
+        np.testing.assert_allclose(sol.spikes_of(n), 20.0 * np.arange(1, 6), atol=1e-10)
+        assert np.all(sol.spike_signs[sol.spike_neurons == n] == sign)
+    assert np.all(np.abs(sol.v) < 1.0 + 1e-9)

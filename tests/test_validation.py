@@ -79,3 +79,8 @@ def test_network_type_errors():
 def test_gradient_rejects_unknown_method(net, params):
     with pytest.raises(ValueError, match="method.*bptt"):
         odesnn.gradient(net, params, t_span=(0, 1.0), method="bptt")
+
+
+def test_complex_params_rejected(net, params):
+    with pytest.raises(TypeError, match=r"params\.U.*real"):
+        odesnn.simulate(net, params._replace(U=params.U + 1j), t_span=(0, 1.0))

@@ -216,23 +216,35 @@ def integrate_events(fun_from, t0, t1, y0, events, on_event, *, method, rtol, at
             continue
         times = [_locate(interp, events, e, a, b)
                  for e, a, b in zip(hit, lo, hi)]
-        k = int(np.argmin(times))
-        e, t_e = int(hit[k]), float(times[k])
-        y_pre = interp(t_e)
+        order = np.argsort(times, kind="stable")
+        t_e = float(times[order[0]])
+        y_post = interp(t_e)
         segments.append(Segment(t_old, t_e, interp))
-        y_post = on_event(t_e, e, y_pre.copy())
-        records.append(EventRecord(t_e, e, y_pre, y_post))
-        counts[e] += 1
-        if events.kind[e] == THRESHOLD:
-            stats.n_events += 1
-        else:
-            stats.n_edges += 1
-        if len(records) > max_events:
+        # apply the earliest event and every other one that is simultaneous with it
+        # (already on its post-crossing side at t_e), one after the other
+        done_neurons = set()
+        capped = False
+        for idx in order:
+            e = int(hit[idx])
             n = int(events.neuron[e])
-            status = 1
-            message = (f"event cap max_events={max_events} exceeded at t={t_e:.12g} ms "
-                       f"(neuron {n} had {int(counts[events.neuron == n].sum())} events); "
-                       "the network may be running away")
+            if n in done_neurons or not events.post(np.array([y_post[n] - events.level[e]]), [e])[0]:
+                continue
+            done_neurons.add(n)
+            y_pre = y_post
+            y_post = on_event(t_e, e, y_pre.copy())
+            records.append(EventRecord(t_e, e, y_pre, y_post))
+            counts[e] += 1
+            if events.kind[e] == THRESHOLD:
+                stats.n_events += 1
+            else:
+                stats.n_edges += 1
+            if len(records) > max_events:
+                status, capped = 1, True
+                message = (f"event cap max_events={max_events} exceeded at t={t_e:.12g} ms "
+                           f"(neuron {n} had {int(counts[events.neuron == n].sum())} events); "
+                           "the network may be running away")
+                break
+        if capped:
             break
         t, y = t_e, y_post
         if t >= t1:

@@ -1,0 +1,42 @@
+"""Results do not depend on the order of the trials in a batch (JAX backend), property-based."""
+
+import jax
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import odesnn
+from odesnn._jax import Model, make_batch
+from odesnn._jax import cost as jax_cost
+from odesnn._jax._run import cast
+
+jax.config.update("jax_enable_x64", True)
+
+NET = odesnn.Network(4, 1, 1, neuron=odesnn.QIF(), gate=odesnn.Gate("smooth", 0.1), tau=10.0, tau_f=2.0)
+PARAMS = NET.init_params(0)._replace(I0=np.full(4, 0.03))
+T = np.linspace(0.0, 40.0, 41)
+
+
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 1000), perm_seed=st.integers(0, 1000))
+def test_costs_and_gradients_independent_of_batch_order(seed, perm_seed):
+    rng = np.random.default_rng(seed)
+    B = 4
+    inputs = 0.02 * rng.standard_normal((B, T.size, 1))
+    targets = 0.1 * rng.standard_normal((B, T.size, 1))
+    v0 = rng.uniform(0, 0.5, (B, 4))
+    perm = np.random.default_rng(perm_seed).permutation(B)
+    model = Model(NET)
+
+    def run(order):
+        b = make_batch(NET, T, inputs[order], targets[order], (0.0, 40.0), v0=v0[order])
+        p, bb = cast(PARAMS, b, np.float64)
+        costs = jax_cost(p, bb, model, rtol=1e-9, atol=1e-11)
+        grads = jax.grad(lambda q: jax_cost(q, bb, model, rtol=1e-9, atol=1e-11).mean())(p)
+        return np.asarray(costs), [np.asarray(g) for g in grads]
+
+    c0, g0 = run(np.arange(B))
+    c1, g1 = run(perm)
+    np.testing.assert_allclose(c1, c0[perm], rtol=1e-12, atol=0)
+    for a, b in zip(g0, g1):
+        np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-14)
