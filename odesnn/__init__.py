@@ -27,3 +27,6 @@ from ._solution import SimulationError as SimulationError
 from ._solution import Solution as Solution
 
 __version__ = "0.1.0"
+
+from . import analysis as analysis  # noqa: E402
+from . import plotting as plotting  # noqa: E402
