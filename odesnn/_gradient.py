@@ -25,6 +25,7 @@ def gradient(net, params, inputs=None, target=None, t_span=None, *, v0=None, s0=
         ``"fd"``: central differences along every coordinate with step
         ``fd_step`` (default 1e-5; slow; for verification).
     backend : {"scipy", "jax"}
+        ``"jax"`` supports ``method="adjoint"`` (the same equations, compiled).
     **options
         Solver options as for :func:`odesnn.simulate` (``method`` of the
         solver is passed as ``solver``).
@@ -38,14 +39,20 @@ def gradient(net, params, inputs=None, target=None, t_span=None, *, v0=None, s0=
     _check_backend(backend)
     if method not in ("adjoint", "forward", "fd"):
         raise ValueError(f"`method`={method!r} unknown; known: ('adjoint', 'forward', 'fd')")
-    if backend == "jax":
-        raise NotImplementedError("use odesnn's JAX functions (jax.grad) for the JAX backend")
     if fd_step is not None and method != "fd":
         warnings.warn(f"`fd_step`={fd_step!r} is ignored with method={method!r}", stacklevel=2)
     fd_step = 1e-5 if fd_step is None else float(fd_step)
     if not fd_step > 0:
         raise ValueError(f"`fd_step` must be positive, got {fd_step!r}")
     problem = make_problem(net, params, inputs, target, t_span, v0, s0, sf0)
+    if backend == "jax":
+        if method != "adjoint":
+            raise ValueError(f"`method`={method!r} is not available with backend='jax'; use 'adjoint' (or the "
+                             "SciPy backend for forward sensitivity and finite differences)")
+        from ._jax import value_and_grad
+
+        value, grads = value_and_grad(problem.params, problem, **options)
+        return float(value), Params(*(np.asarray(g) for g in grads))
     opts = dict(options)
     if "solver" in opts:
         opts["method"] = opts.pop("solver")

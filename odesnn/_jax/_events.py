@@ -76,7 +76,7 @@ def locate(solver, t0, t1, dense_v, level, a, b, n_iter):
         t = jnp.where(ok, newton, 0.5 * (a + b))
         return t, a, b
 
-    t, a, b = jax.lax.fori_loop(0, n_iter, body, (t, a, b))
+    t, a, b = jax.lax.fori_loop(0, n_iter, body, (t, a, b), unroll=True)
     return jnp.clip(t, a, b)
 
 
