@@ -95,13 +95,14 @@ def _add_evaluate(sub):
     p = sub.add_parser("evaluate", help="metrics of a trained run on fresh test trials")
     p.add_argument("dir")
     p.add_argument("--trials", type=int, default=None)
+    p.add_argument("--duration", type=float, default=None, help="length of the test trials in ms")
     p.set_defaults(func=_cmd_evaluate)
 
 
 def _cmd_evaluate(args):
     from .reproduce import evaluate
 
-    metrics, _ = evaluate(args.dir, args.trials)
+    metrics, _ = evaluate(args.dir, args.trials, args.duration)
     print(json.dumps(metrics, indent=2, default=float))
     return 0
 

@@ -24,6 +24,7 @@ the SciPy backend.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -60,9 +61,14 @@ def simulate_test_trials(cfg, net, params, n_trials=None, rtol=1e-6, atol=1e-8):
     return batch, sols, v0
 
 
-def evaluate(out, n_trials=None):
-    """Metrics of the run in directory ``out`` on fresh test trials (see module docstring)."""
+def evaluate(out, n_trials=None, duration=None):
+    """Metrics of the run in directory ``out`` on fresh test trials (see module docstring).
+
+    ``duration`` (ms) sets the length of the test trials (default: that of the training trials).
+    """
     cfg, net_trained, params = load_run(out)
+    if duration is not None:
+        cfg = dataclasses.replace(cfg, duration=float(duration))
     eval_net = build_network(cfg, gate=cfg.task == "xor")
     batch, sols, v0 = simulate_test_trials(cfg, eval_net, params, n_trials)
     metrics = {"task": cfg.task, "n_test_trials": batch.size}

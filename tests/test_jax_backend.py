@@ -142,3 +142,16 @@ def test_bad_options_raise():
         Options(solver="euler")
     with pytest.raises(TypeError, match="unknown option"):
         simulate(case("nif"), tolerance=1e-3)
+
+
+def test_public_dispatch_and_solution():
+    """``odesnn._api.simulate(..., backend="jax")`` returns the shared Solution type."""
+    from odesnn._api import simulate as api_simulate
+    from odesnn._solution import Solution
+
+    pb = case("nif")
+    sol = api_simulate(pb.net, pb.params, pb.inputs, pb.target, (0, 50), v0=pb.x0.v, backend="jax", **TIGHT)
+    ref = scipy_simulate(pb, rtol=1e-12, atol=1e-12)
+    assert isinstance(sol, Solution) and sol.backend == "jax" and sol.success
+    assert sol.v.shape == (201, 5) and sol.o.shape == (201, 2)
+    assert np.max(np.abs(sol.spike_times - ref.spike_times)) < 1e-6
