@@ -98,8 +98,9 @@ def adjoint(fwd: Solution, *, method=None, rtol=None, atol=None) -> AdjointResul
     grads = Params(*(z_end[cut[3 + j]:cut[4 + j]].reshape(shape) for j, shape in enumerate(shapes)))
     p0 = State(z_end[:N], z_end[N:2 * N], z_end[2 * N:2 * N + Nf])
     G0 = dyn.synaptic_gate(net, problem.x0.v, dyn.gate_zone(net, problem.x0.v))
-    lam_v = p0.v - G0 * (p0.s + (p0.sf.sum() * 0 + p0.sf if Nf else 0.0))
-    x0_grad = State(lam_v, net.tau * p0.s, (net.tau_f * p0.sf) if Nf else p0.sf)
+    # back from the paper's variables to the costates: λ_v = p_v - G (p_s + p_f), λ_s = τ p_s, λ_f = τ_f p_f
+    lam_v = p0.v - G0 * (p0.s + p0.sf) if Nf else p0.v - G0 * p0.s
+    x0_grad = State(lam_v, net.tau * p0.s, net.tau_f * p0.sf if Nf else p0.sf)
     adj_dense = DenseSolution(sorted(segments, key=lambda seg: seg.t0))
     return AdjointResult(grads, x0_grad, lambda t: State(*np.split(np.asarray(adj_dense(t))[..., :cut[3]],
                                                                    cut[1:3], axis=-1)))
