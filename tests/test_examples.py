@@ -22,7 +22,8 @@ def load(name):
 
 
 def test_every_example_has_a_main_and_a_smoke_test():
-    tested = {"gate_demo", "gradient_check", "custom_neuron", "spike_timing", "make_doc_figures"}
+    tested = {"gate_demo", "gradient_check", "custom_neuron", "spike_timing", "make_doc_figures",
+              "train_autoencoder", "xor"}
     found = {p.stem for p in EXAMPLES.glob("*.py")}
     assert tested <= found
     missing = found - tested
@@ -56,3 +57,14 @@ def test_spike_timing():
 def test_make_doc_figures(tmp_path):
     paths = load("make_doc_figures").main(tmp_path, duration=30.0, rtols=(1e-3, 1e-6))
     assert len(paths) == 7 and all(p.stat().st_size > 0 for p in paths)
+
+
+def test_train_autoencoder(tmp_path):
+    metrics = load("train_autoencoder").main(tmp_path / "ae", steps=2, n_neurons=6, batch_size=2, duration=100.0,
+                                             progress=False)
+    assert 0 <= metrics["rel_error"] < 10 and metrics["n_test_trials"] >= 1
+
+
+def test_xor(tmp_path):
+    metrics = load("xor").main(tmp_path / "xor", steps=2, n_neurons=6, batch_size=2, progress=False)
+    assert 0.0 <= metrics["accuracy"] <= 1.0
