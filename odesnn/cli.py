@@ -126,7 +126,26 @@ def _cmd_reproduce(args):
     return 0
 
 
-COMMANDS = [_add_gradcheck, _add_figure, _add_train, _add_evaluate, _add_reproduce]
+def _add_bench(sub):
+    p = sub.add_parser("bench", help="benchmarks of the JAX backend against autodiff through diffrax")
+    p.add_argument("--case", action="append", help="xor, xor32, autoencoder or memory (repeatable; default all)")
+    p.add_argument("--json", action="store_true", help="print a list of records")
+    p.add_argument("--baseline-batch", type=int, default=None,
+                   help="trials for the baseline (its time is scaled to the full batch)")
+    p.set_defaults(func=_cmd_bench)
+
+
+def _cmd_bench(args):
+    from ._jax import bench
+
+    argv = [item for case in (args.case or []) for item in ("--case", case)]
+    argv += ["--json"] if args.json else []
+    argv += ["--baseline-batch", str(args.baseline_batch)] if args.baseline_batch is not None else []
+    bench.main(argv)
+    return 0
+
+
+COMMANDS = [_add_gradcheck, _add_figure, _add_train, _add_evaluate, _add_reproduce, _add_bench]
 
 
 def build_parser():
