@@ -15,6 +15,14 @@ jax.config.update("jax_enable_x64", True)
 NET = odesnn.Network(4, 1, 1, neuron=odesnn.QIF(), gate=odesnn.Gate("smooth", 0.1), tau=10.0, tau_f=2.0)
 PARAMS = NET.init_params(0)._replace(I0=np.full(4, 0.03))
 T = np.linspace(0.0, 40.0, 41)
+MODEL = Model(NET)
+
+
+@jax.jit
+def COSTS_AND_GRAD(p, b):  # noqa: N802 - compiled once for every example
+    costs = jax_cost(p, b, MODEL, rtol=1e-9, atol=1e-11)
+    grads = jax.grad(lambda q: jax_cost(q, b, MODEL, rtol=1e-9, atol=1e-11).mean())(p)
+    return costs, grads
 
 
 @settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -26,13 +34,11 @@ def test_costs_and_gradients_independent_of_batch_order(seed, perm_seed):
     targets = 0.1 * rng.standard_normal((B, T.size, 1))
     v0 = rng.uniform(0, 0.5, (B, 4))
     perm = np.random.default_rng(perm_seed).permutation(B)
-    model = Model(NET)
 
     def run(order):
         b = make_batch(NET, T, inputs[order], targets[order], (0.0, 40.0), v0=v0[order])
         p, bb = cast(PARAMS, b, np.float64)
-        costs = jax_cost(p, bb, model, rtol=1e-9, atol=1e-11)
-        grads = jax.grad(lambda q: jax_cost(q, bb, model, rtol=1e-9, atol=1e-11).mean())(p)
+        costs, grads = COSTS_AND_GRAD(p, bb)
         return np.asarray(costs), [np.asarray(g) for g in grads]
 
     c0, g0 = run(np.arange(B))

@@ -155,3 +155,25 @@ def test_public_dispatch_and_solution():
     assert isinstance(sol, Solution) and sol.backend == "jax" and sol.success
     assert sol.v.shape == (201, 5) and sol.o.shape == (201, 2)
     assert np.max(np.abs(sol.spike_times - ref.spike_times)) < 1e-6
+
+
+def test_quadrature_gradient_is_the_shared_gradient_density():
+    """The vjp form of the gradient integrand equals odesnn._dynamics.gradient_density summed over points."""
+    from odesnn import _dynamics as dyn
+    from odesnn._jax._adjoint import quadrature_gradient
+    from odesnn._network import State
+
+    pb = case("qif")
+    net, params = pb.net, Params(*(jnp.asarray(a) for a in pb.params))
+    rng = np.random.default_rng(1)
+    Q, N = 4, net.n_neurons
+    x = State(*(jnp.asarray(rng.uniform(0, 1, (Q, N))) for _ in range(3)))
+    p_v = jnp.asarray(rng.standard_normal((Q, N)))
+    i_t, o_d = jnp.asarray(rng.standard_normal((Q, 2))), jnp.asarray(rng.standard_normal((Q, 2)))
+    w = jnp.asarray(rng.uniform(size=Q))
+    got = quadrature_gradient(Model(net), params, x, p_v, i_t, o_d, w)
+    for name, g in zip(Params._fields, got):
+        ref = sum(w[q] * getattr(dyn.gradient_density(net, params, State(x.v[q], x.s[q], x.sf[q]), i_t[q], o_d[q],
+                                                       State(p_v[q], p_v[q] * 0, p_v[q] * 0)), name)
+                  for q in range(Q))
+        np.testing.assert_allclose(g, ref, rtol=1e-12, atol=1e-14, err_msg=name)

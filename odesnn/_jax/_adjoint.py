@@ -61,11 +61,33 @@ def _adjoint_term(model: Model):
     return diffrax.ODETerm(vf)
 
 
-def _density(model, params, trial, k, fwd_interp, adj_interp, t):
+def _point(model, trial, k, fwd_interp, adj_interp, t):
+    """What the gradient integrand needs at time ``t``: state, ``p_v``, input and target."""
     x = fwd_interp.evaluate(t)[0]
     p = adj_interp.evaluate(-t)
     i_t, o_d = _signals(model, trial, k, t)
-    return as_dtype(dyn.gradient_density(model.net, params, x, i_t, o_d, p), p.v.dtype)
+    return x, p.v, i_t, o_d
+
+
+def quadrature_gradient(model, params, x, p_v, i_t, o_d, w):
+    """``Σ_q w_q ∂H/∂θ`` at quadrature points (leading axis), ``H = p_v·f(v, I(θ)) + l(θ)``.
+
+    This is :func:`odesnn._dynamics.gradient_density` summed over points, written as
+    the vector-Jacobian product of the shared model functions so that the sum
+    over points becomes matrix products (``Σ_q a_q s_qᵀ``) instead of one outer
+    product per point; ``tests/test_jax_backend.py`` checks the two agree.
+    """
+    net = model.net
+
+    def h(params):
+        def one(x, i_t, o_d):
+            I = dyn.current(net, params, x.s, x.sf, i_t)
+            return as_dtype((net.neuron.f(x.v, I), dyn.running_cost(net, params, x, o_d)), p_v.dtype)
+        return jax.vmap(one)(x, i_t, o_d)
+
+    _, vjp = jax.vjp(h, params)
+    (g,) = vjp((w[:, None] * p_v, w))
+    return as_dtype(g, p_v.dtype)
 
 
 def _replay_chunk(model, opts, params, trial, fwd, t_start, j):
@@ -120,41 +142,43 @@ def backward(model: Model, opts, params, trial, fwd, t_span):
     n_chunks = (fwd.n_steps + K - 1) // K
     gl_x, gl_w = jnp.asarray(_GL_X, dtype), jnp.asarray(_GL_W, dtype)
 
-    def adjoint_step(carry, data):
-        p, g = carry
+    def adjoint_step(p, data):
         t0, t1, te, event, piece, dense, x_minus, valid = data
         fwd_interp = ev.interpolant(solver, t0, t1, dense)
         if not model.translation:  # jump of p_v at a truncating reset
             e = jnp.maximum(event, 0)
             jth, n = e // N, e % N
             i_te, _ = _signals(model, trial, piece, te)
-            factors = jnp.stack([jnp.asarray(dyn.reset_factor(net, params, x_minus, i_te, n, th), p.v.dtype) for th in model.thresholds])
+            factors = jnp.stack([jnp.asarray(dyn.reset_factor(net, params, x_minus, i_te, n, th), p.v.dtype)
+                                 for th in model.thresholds])
             p = State(p.v.at[n].multiply(jnp.where(valid & (event >= 0), factors[jth], 1.0)), p.s, p.sf)
         args = (params, trial, piece, fwd_interp)
-        p_in, g_in = p, g
+        p_in = p
         hs = (te - t0) / M
+        points, weights = [], []
         for m in range(M):
             ua, ub = -(te - m * hs), -(te - (m + 1) * hs)
             st = solver.init(aterm, ua, ub, p, args)
             p_new, _, adense, _, _ = solver.step(aterm, ua, ub, p, args, st, True)
             adj_interp = ev.interpolant(solver, ua, ub, adense)
             ts = -ub + (ub - ua) * gl_x  # Gauss points in t on [t(ub), t(ua)]
-            dens = jax.vmap(lambda t: _density(model, params, trial, piece, fwd_interp, adj_interp, t))(ts)
-            g = jax.tree.map(lambda acc, d: acc + (ub - ua) * jnp.tensordot(gl_w, d, axes=1), g, dens)
+            points.append(jax.vmap(lambda t: _point(model, trial, piece, fwd_interp, adj_interp, t))(ts))
+            weights.append(jnp.where(valid, ub - ua, 0.0) * gl_w)
             p = p_new
         p = jax.tree.map(lambda a, b: jnp.where(valid, a, b), p, p_in)
-        g = jax.tree.map(lambda a, b: jnp.where(valid, a, b), g, g_in)
-        return (p, g), None
+        points = jax.tree.map(lambda *a: jnp.concatenate(a), *points)
+        return p, (points, jnp.concatenate(weights))
 
     def chunk(carry):
         j, p, g = carry
         data = _replay_chunk(model, opts, params, trial, fwd, t_span[0], j)
-        (p, g), _ = jax.lax.scan(adjoint_step, (p, g), data, reverse=True)
+        p, (points, w) = jax.lax.scan(adjoint_step, p, data, reverse=True)
+        flat = jax.tree.map(lambda a: a.reshape((a.shape[0] * a.shape[1],) + a.shape[2:]), (points, w))
+        (x, p_v, i_t, o_d), w = flat
+        g = jax.tree.map(jnp.add, g, quadrature_gradient(model, params, x, p_v, i_t, o_d, w))
         return j - 1, p, g
 
     _, p0, grads = jax.lax.while_loop(lambda c: c[0] >= 0, chunk, (n_chunks - 1, p_end, g0))
-    if net.W_mask != "full":
-        grads = grads._replace(W=grads.W * jnp.asarray(net.W_mask_array, dtype))
     x0 = jax.tree.map(lambda leaf: leaf[0], fwd.checkpoints)[0]
     G0 = dyn.synaptic_gate(net, x0.v)
     lam_v = p0.v - G0 * (p0.s + (p0.sf if net.n_fast else 0.0))

@@ -20,7 +20,7 @@ __all__ = ["Batch", "batch_from_problems"]
 
 
 class Batch(NamedTuple):
-    """Arrays of a batch of ``B`` trials (a pytree; the leading axis of every field but ``t_grid`` and ``t_span`` is ``B``).
+    """Arrays of a batch of ``B`` trials (a pytree; every field but ``t_grid`` and ``t_span`` leads with ``B``).
 
     Attributes
     ----------
@@ -72,7 +72,8 @@ def batch_from_problems(problems) -> tuple[Batch, tuple[str, str]]:
             raise ValueError(f"problem {j} has different params from problem 0; a batch shares its parameters")
     kinds = []
     for name in ("inputs", "target"):
-        ks = {getattr(pb, name).kind for pb in problems if getattr(pb, name).t is not None and getattr(pb, name).t.size > 1}
+        sigs = [getattr(pb, name) for pb in problems]
+        ks = {sig.kind for sig in sigs if sig.t is not None and sig.t.size > 1}
         if len(ks) > 1:
             raise ValueError(f"`{name}` signals of a batch must share one interpolation kind, got {sorted(ks)}")
         kinds.append(ks.pop() if ks else "linear")

@@ -81,7 +81,7 @@ def locate(solver, t0, t1, dense_v, level, a, b, n_iter):
 
 
 def skipped_zone(V, threshold, gate):
-    """Per neuron: crossed ``threshold`` with no sample inside its gate zone (the step may have stepped over the pulse)."""
+    """Per neuron: crossed ``threshold`` with no sample inside its gate zone (the step may skip the pulse)."""
     P = post(V, threshold)
     u = (V - threshold.value) * threshold.direction / gate.width + 1.0
     inside = (u >= 0) & (u < 1)

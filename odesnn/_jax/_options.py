@@ -63,7 +63,7 @@ class Options:
     max_spikes: int = 8192
     checkpoint_every: int = 64
     n_samples: int = 3
-    root_iters: int = 8
+    root_iters: int = 4
     adjoint_substeps: int = 1
     dtype: str | None = None
 

@@ -6,7 +6,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._network import State
 from .._problem import Problem
 from .._solution import RESULTS, SimulationError, Solution
 from ._batch import Batch, batch_from_problems
@@ -136,9 +135,3 @@ def _compiled(model, opts, loss):
     if key not in _CACHE:
         _CACHE[key] = jax.jit(jax.value_and_grad(lambda p, b: loss(trial_costs(model, opts, p, b))))
     return _CACHE[key]
-
-
-def initial_state_batch(net, batch_size, dtype=jnp.float64):
-    """Zero initial states for ``batch_size`` trials."""
-    return State(jnp.zeros((batch_size, net.n_neurons), dtype), jnp.zeros((batch_size, net.n_neurons), dtype),
-                 jnp.zeros((batch_size, net.n_fast), dtype))

@@ -50,7 +50,7 @@ def _setup(kind, batch, t1, dtype, seed=0, n=None):
         x0 = rng.uniform(0, 0.5, (batch, net.n_neurons))
     else:
         net = Network(n or 30, 2, 2, neuron=NIF(), gate=Gate("smooth", 0.1), tau=20.0)
-        params = net.init_params(seed, w_scale=0.01, u_scale=0.09)
+        params = net.init_params(seed, w_scale=0.01, u_scale=0.06)
         tg = np.linspace(0, t1, int(t1 / 20) + 1)
         inputs = rng.standard_normal((batch, tg.size, 2))
         targets = inputs.copy()
