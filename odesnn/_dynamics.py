@@ -33,7 +33,8 @@ def _masked(net: Network, W, which):
     kind = net.W_mask if which == "W" else net.Wf_mask
     if kind == "full":
         return W
-    return W * (net.W_mask_array if which == "W" else net.Wf_mask_array)
+    mask = net.W_mask_array if which == "W" else net.Wf_mask_array
+    return W * namespace(W).asarray(mask, dtype=W.dtype)  # keep float32 JAX arrays in float32
 
 
 def _synaptic_thresholds(net):

@@ -177,3 +177,11 @@ def test_quadrature_gradient_is_the_shared_gradient_density():
                                                        State(p_v[q], p_v[q] * 0, p_v[q] * 0)), name)
                   for q in range(Q))
         np.testing.assert_allclose(g, ref, rtol=1e-12, atol=1e-14, err_msg=name)
+
+
+def test_gradient_refused_for_threshold_synapse():
+    pb = case("nif")
+    net = Network(5, 2, 2, neuron=NIF(), gate=None, tau=5.0)
+    pb = make_problem(net, net.init_params(0), pb.inputs, pb.target, (0, 10.0))
+    with pytest.raises(NotImplementedError, match="gate=None"):
+        value_and_grad(pb.params, [pb], **TIGHT)

@@ -1,10 +1,11 @@
 """The forward driver: adaptive diffrax steps in our own ``lax.while_loop``, through threshold events.
 
-One trial at a time (the public functions vmap it over a batch, so each
-trial steps on its own and no trial waits at another's events). Each pass
-of the loop attempts one step of a diffrax Runge-Kutta solver with
-``solver.step`` and asks the PID controller whether to keep it
-(``adapt_step_size``). Steps never cross a sample time of the signals.
+Each pass of the loop attempts one step of a diffrax Runge-Kutta solver for
+every trial of the batch (``solver.step``, vmapped over trials) and asks the
+PID controller whether to keep it (``adapt_step_size``). Every trial keeps
+its own time, step size and solver state, so no trial stops at another's
+events; the loop ends when the slowest trial is done. Steps never cross a
+sample time of the signals.
 
 Threshold events
 ----------------
@@ -18,6 +19,11 @@ rejected and halved.
 *Other resets*: the step is truncated at the earliest crossing of the trial,
 the state there is read from the interpolant, the reset is applied and the
 solver restarts (``made_jump``).
+
+A step in which a neuron crosses a synaptic threshold while none of the
+step's samples (ends plus ``n_samples`` interior points of the interpolant)
+lies in that threshold's gate zone is rejected and halved: it may have
+stepped over the whole synaptic pulse without the error estimate seeing it.
 
 Per accepted step only scalars are logged (where the step was meant to end
 and where it ended, and the event that ended it), plus the full state every

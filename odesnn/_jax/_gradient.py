@@ -29,6 +29,10 @@ def trial_costs(model, opts, params, batch: Batch):
 
 
 def _fwd(model, opts, params, batch):
+    if model.net.gate is None:
+        raise NotImplementedError(
+            "the gradient is not defined for the zero-width threshold synapse (gate=None); "
+            "simulate with a Gate of positive width")
     out = forward_batch(model, opts, params, batch, jnp.zeros(0, batch.t_grid.dtype), True)
     return _costs(out), (params, batch, out)
 

@@ -32,6 +32,13 @@ class Model:
         the step without stopping the solver. Otherwise (LIF, box gate,
         threshold synapse, custom neurons) the step is truncated at the event.
         ``resets="truncate"`` forces truncation (to test the wrapping against it).
+
+    Box gates: the JAX backend evaluates the gate continuously in time
+    (:meth:`odesnn.Gate.__call__`), so the jump of a box gate at the zone
+    edges is not located; the step-size controller meets it as a
+    discontinuity (rejected steps), and the forward and adjoint are accurate
+    only to roughly the tolerance times the jump. Use the SciPy backend (which
+    stops at zone edges) or a smooth gate where precision matters.
     """
 
     net: Network
