@@ -133,6 +133,7 @@ def test_event_cap_reports_status():
     pb = case("qif")
     sol = simulate(pb, throw=False, **{**TIGHT, "max_spikes": 3})
     assert sol.status == 1 and not sol.success
+    assert "t=" in sol.message and "neuron" in sol.message and "of the 3 recorded spikes" in sol.message
     sol = simulate(pb, throw=False, **{**TIGHT, "max_steps": 5})
     assert sol.status == 2
 

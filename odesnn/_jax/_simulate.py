@@ -73,6 +73,13 @@ def _solution(model, params, out, t_eval, throw, single):
         b = int(bad[0])
         message = (f"trial {b}: {RESULTS.get(int(status[b]), 'failure')} (stopped at t={float(out.t[b]):.12g} ms "
                    f"after {int(out.n_steps[b])} steps)")
+        if int(status[b]) == 1:  # name the busiest neuron and its count, as the SciPy backend does
+            n_rec = min(int(out.spikes.count[b]), out.spikes.neuron.shape[1])
+            neurons = np.asarray(out.spikes.neuron[b, :n_rec]).astype(int)
+            if neurons.size:
+                busiest = int(np.bincount(neurons).argmax())
+                message += (f"; neuron {busiest} had {int(np.sum(neurons == busiest))} of the "
+                            f"{n_rec} recorded spikes; raise `max_spikes` or check for runaway excitation")
         if throw:
             raise SimulationError(message)
     x = out.saved[0]
