@@ -90,11 +90,14 @@ class Network:
         Fast synaptic time constant in ms, or ``None`` for no fast synapses.
     cost : Cost
         Running cost; default ``QuadraticCost(lam=0)``.
-    W_mask, Wf_mask : str
-        Structural constraint: ``"full"``, ``"zero_diag"``, ``"lower"``
-        (feed-forward, with self-connections), ``"strict_lower"`` or ``"none"``.
-        Masked entries are multiplied by zero in the dynamics, so their
-        gradients vanish.
+    W_mask : str
+        Structural constraint on ``W`` (default ``"full"``): ``"full"``,
+        ``"zero_diag"``, ``"lower"`` (feed-forward, with self-connections),
+        ``"strict_lower"`` or ``"none"``. Masked entries are multiplied by
+        zero in the dynamics, so their gradients vanish.
+    Wf_mask : str
+        Structural constraint on ``W_f`` (default ``"zero_diag"``: no fast
+        self-connection), with the same choices.
     """
 
     n_neurons: int
