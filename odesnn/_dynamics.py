@@ -154,6 +154,19 @@ def gradient_density(net: Network, params: Params, x: State, i_t, o_d, p: State)
     return Params(dW, dWf, dU, dO, a)
 
 
+def spike_jump(net: Network, threshold) -> State:
+    """Jump of a spiking neuron's own ``(v, s, sf)`` at a crossing of ``threshold``.
+
+    The reset translates ``v`` by ``v_r - θ``. With the zero-width threshold
+    synapse (``net.gate is None``, eq. 1) a synaptic threshold also adds
+    ``±1/τ`` to ``s`` and ``±1/τ_f`` to ``sf`` (the sign is the crossing
+    direction); with a gate the synapses are continuous.
+    """
+    kick = threshold.direction if (net.gate is None and threshold.synaptic) else 0.0
+    return State(threshold.reset - threshold.value, kick / net.tau,
+                 kick / net.tau_f if net.tau_f is not None else 0.0)
+
+
 def reset_factor(net: Network, params: Params, x_minus: State, i_t, k, threshold):
     """``f(v_r, I_k)/f(θ, I_k)``: factor of the reset jump of ``p_v,k`` (and of ``dv_k/dθ``)."""
     I = current(net, params, x_minus.s, x_minus.sf, i_t)[k]

@@ -24,3 +24,17 @@ def test_simulate_and_gradient_jax_vs_scipy():
     assert abs(c_jax - c_sp) <= 1e-8 * abs(c_sp)
     for a, b in zip(g_jax, g_sp):
         assert np.linalg.norm(a - b) <= 1e-6 * np.linalg.norm(b)
+
+
+def test_threshold_synapse_jax_vs_scipy():
+    """Zero-width synapses (eq. 1): both backends apply the same ±1/τ jumps (odesnn._dynamics.spike_jump)."""
+    net = odesnn.Network(2, 1, 1, neuron=odesnn.NIF(), gate=None, tau=10.0, tau_f=2.0)
+    params = odesnn.Params(np.zeros((2, 2)), np.array([[0, 0.3], [0.2, 0]]), np.zeros((2, 1)), np.ones((1, 2)),
+                           np.array([0.05, -0.03]))
+    t = np.linspace(0, 100, 11)
+    kw = dict(rtol=1e-10, atol=1e-12)
+    a = odesnn.simulate(net, params, (t, np.zeros((11, 1))), None, (0, 100.0), backend="jax", **kw)
+    b = odesnn.simulate(net, params, (t, np.zeros((11, 1))), None, (0, 100.0), **kw)
+    assert a.n_spikes == b.n_spikes >= 4
+    np.testing.assert_allclose(a.spike_times, b.spike_times, atol=1e-8)
+    assert abs(a.cost - b.cost) <= 1e-9 * abs(b.cost)

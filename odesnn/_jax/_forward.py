@@ -38,6 +38,7 @@ import diffrax
 import jax
 import jax.numpy as jnp
 
+from .. import _dynamics as dyn
 from .._network import State
 from . import _events as ev
 from ._model import Model, forward_field, next_stop, piece_of
@@ -316,12 +317,11 @@ def _reset(model: Model, y, j, n):
     net = model.net
     ths = model.thresholds
     x, cost = y
-    jump = jnp.array([th.reset - th.value for th in ths], x.v.dtype)[j]
-    v = x.v.at[n].add(jump)
+    jumps = [dyn.spike_jump(net, th) for th in ths]  # the shared definition, one per threshold
+    v = x.v.at[n].add(jnp.array([jp.v for jp in jumps], x.v.dtype)[j])
     s, sf = x.s, x.sf
     if net.gate is None:
-        kick = jnp.array([th.direction if th.synaptic else 0 for th in ths], x.v.dtype)[j]
-        s = s.at[n].add(kick / net.tau)
+        s = s.at[n].add(jnp.array([jp.s for jp in jumps], x.v.dtype)[j])
         if net.tau_f is not None:
-            sf = sf.at[n].add(kick / net.tau_f)
+            sf = sf.at[n].add(jnp.array([jp.sf for jp in jumps], x.v.dtype)[j])
     return State(v, s, sf), cost

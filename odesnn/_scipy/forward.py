@@ -30,13 +30,12 @@ def apply_event(net, events, e, y):
     """Apply the jump of event row ``e`` to the packed state ``y`` (in place)."""
     if events.kind[e] != THRESHOLD:
         return y
-    th = net.neuron.thresholds[events.threshold[e]]
+    jump = dyn.spike_jump(net, net.neuron.thresholds[events.threshold[e]])
     n, N = int(events.neuron[e]), net.n_neurons
-    y[n] += th.reset - th.value
-    if net.gate is None and th.synaptic:  # zero-width threshold synapse, eq. (1)
-        y[N + n] += th.direction / net.tau
-        if net.tau_f is not None:
-            y[2 * N + n] += th.direction / net.tau_f
+    y[n] += jump.v
+    y[N + n] += jump.s
+    if net.tau_f is not None:
+        y[2 * N + n] += jump.sf
     return y
 
 
