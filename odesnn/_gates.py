@@ -61,8 +61,14 @@ class Gate:
 
     @property
     def discontinuous(self) -> bool:
-        """True if ``g`` jumps at the zone edges (the solver stops there)."""
-        return self.kind == "box"
+        """True if ``g`` does not vanish at both ends of its zone (box, or a registered profile like it).
+
+        A gate that vanishes at the threshold and at the inner edge leaves the
+        vector field unchanged by a translating reset, which the JAX backend
+        exploits to wrap crossings without stopping.
+        """
+        phi = _PROFILES[self.kind][0]
+        return bool(float(phi(np.float64(0.0))) != 0.0 or float(phi(np.float64(1.0))) != 0.0)
 
     def _u(self, v, threshold):
         return (v - threshold.value) * threshold.direction / self.width + 1.0

@@ -55,7 +55,7 @@ class Model:
         if self.resets == "truncate":
             return False
         gate = self.net.gate
-        smooth_gate = isinstance(gate, Gate) and gate.kind != "box"
+        smooth_gate = isinstance(gate, Gate) and not gate.discontinuous
         return type(self.net.neuron) in (NIF, QIF) and smooth_gate
 
     @property
