@@ -150,13 +150,20 @@ class Network:
         return Params((N, N), (N, self.n_fast), (N, M), (K, N), (N,))
 
     # -- construction and checks -------------------------------------------
-    def init_params(self, seed=0, *, w_scale=0.5, wf_scale=0.5, u_scale=1.0, o_scale=0.5, i0_scale=0.0) -> Params:
-        """Random Gaussian parameters scaled by ``1/sqrt(fan_in)``; masks applied."""
+    def init_params(self, seed=0, *, w_scale=0.5, wf_scale=0.5, u_scale=1.0, o_scale=0.5, i0_scale=0.0,
+                    u_sphere=False) -> Params:
+        """Random Gaussian parameters scaled by ``1/sqrt(fan_in)``; masks applied.
+
+        With ``u_sphere=True`` each row of ``U`` is a uniformly random direction of
+        norm ``u_scale`` instead (every neuron receives the same input power).
+        """
         rng = np.random.default_rng(seed)
         N, M, K = self.n_neurons, self.n_inputs, self.n_outputs
         W = w_scale * rng.standard_normal((N, N)) / np.sqrt(N) * self.W_mask_array
         Wf = wf_scale * rng.standard_normal((N, self.n_fast)) / np.sqrt(N) * self.Wf_mask_array
         U = u_scale * rng.standard_normal((N, M)) / np.sqrt(max(M, 1))
+        if u_sphere and M > 0:
+            U = u_scale * U / np.maximum(np.linalg.norm(U, axis=1, keepdims=True), 1e-300)
         O = o_scale * rng.standard_normal((K, N)) / np.sqrt(N)
         I0 = i0_scale * rng.standard_normal(N)
         return Params(W, Wf, U, O, I0)

@@ -36,6 +36,16 @@ from .tasks import PREDICTIVE_A
 from .training import batch_for_step, build_network, default_config, initial_voltages, load_run, make_task, train
 
 WARMUP_MS = 50.0
+
+#: What ``odesnn reproduce NAME`` changes in the paper's settings (:func:`odesnn.training.default_config`)
+#: to fit its wall-time budget on a 2-core CPU: smaller batches of shorter windows cut from the same signals.
+#: The network, task, cost, gate and optimiser are the paper's.
+BUDGET = {
+    "autoencoder": dict(batch_size=8, duration=300.0, steps=150, rtol=1e-4, atol=1e-6, checkpoint_every=10),
+    "predictive": dict(batch_size=8, duration=300.0, steps=150, rtol=1e-4, atol=1e-6, checkpoint_every=10),
+}
+#: Test trials of ``odesnn reproduce``: (number, duration in ms); the sinusoid tasks use one full period.
+EVAL_TRIALS = {"autoencoder": (2, 1200.0), "predictive": (2, 1200.0)}
 EVAL_SALT = 7919  # test trials never coincide with training batches
 
 
@@ -61,6 +71,33 @@ def simulate_test_trials(cfg, net, params, n_trials=None, rtol=1e-6, atol=1e-8):
     return batch, sols, v0
 
 
+def jax_readouts(cfg, net, params, batch, v0, chunk=50):
+    """Readouts ``o`` (B, T, K) on ``batch.t`` and spike counts (B,) from the batched JAX forward."""
+    import jax.numpy as jnp
+
+    from ._jax import Model, Options, cast, make_batch
+    from ._jax._run import forward_jit
+    from ._solution import RESULTS
+
+    opts = Options(solver=cfg.solver, rtol=cfg.rtol, atol=cfg.atol, dtype=cfg.dtype, max_steps=cfg.max_steps,
+                   max_spikes=cfg.max_spikes)
+    model = Model(net, "linear", "linear")
+    outs, counts = [], []
+    for lo in range(0, batch.size, chunk):
+        sl = slice(lo, lo + chunk)
+        b = make_batch(net, batch.t, batch.inputs[sl], batch.targets[sl], (batch.t[0], batch.t[-1]), v0=v0[sl])
+        p, bb = cast(params, b, opts.real_dtype())
+        fwd = forward_jit(model, opts, p, bb, jnp.asarray(batch.t, opts.real_dtype()))
+        status = np.asarray(fwd.status)
+        if np.any(status != 0):
+            k = int(np.flatnonzero(status)[0])
+            raise RuntimeError(f"test trial {lo + k}: {RESULTS.get(int(status[k]), 'failure')} "
+                               f"(stopped at t={float(fwd.t[k]):.6g} ms)")
+        outs.append(np.asarray(fwd.saved[0].s, dtype=float) @ np.asarray(params.O).T)
+        counts.append(np.asarray(fwd.spikes.count))
+    return np.concatenate(outs), np.concatenate(counts)
+
+
 def evaluate(out, n_trials=None, duration=None):
     """Metrics of the run in directory ``out`` on fresh test trials (see module docstring).
 
@@ -70,32 +107,43 @@ def evaluate(out, n_trials=None, duration=None):
     if duration is not None:
         cfg = dataclasses.replace(cfg, duration=float(duration))
     eval_net = build_network(cfg, gate=cfg.task == "xor")
+    if cfg.task == "xor":  # many trials: accuracy from the batched JAX forward, figures from SciPy
+        task = make_task(cfg)
+        batch, rng = batch_for_step(cfg, task, 0, size=n_trials or cfg.eval_trials, salt=EVAL_SALT)
+        v0 = initial_voltages(cfg, rng, batch.size)
+        outputs, counts = jax_readouts(cfg, eval_net, params, batch, v0)
+        decisions = task.decide(batch.t, outputs, batch.info["go"])
+        labels = batch.info["labels"]
+        metrics = {"task": cfg.task, "n_test_trials": batch.size,
+                   "accuracy": float(np.mean(decisions == labels)),
+                   "accuracy_by_label": {f"{k:+d}": float(np.mean(decisions[labels == k] == k))
+                                         for k in (-1, 0, 1) if np.any(labels == k)},
+                   "spikes_per_neuron_per_s": float(np.mean(counts) / cfg.n_neurons / (cfg.duration / 1000.0)),
+                   "decision_rule": (f"mean readout over [go+{task.response_delay:g}, go+"
+                                     f"{task.response_delay + task.response_window:g}] ms, doubled, compared with "
+                                     f"±{task.threshold}·amplitude")}
+        n_fig = min(batch.size, 6)
+        sols = [simulate(eval_net, params, (batch.t, batch.inputs[b]), (batch.t, batch.targets[b]),
+                         (batch.t[0], batch.t[-1]), v0=v0[b], t_eval=batch.t, rtol=1e-6, atol=1e-8,
+                         max_events=200_000) for b in range(n_fig)]
+        return metrics, (cfg, eval_net, params, batch, sols)
     batch, sols, v0 = simulate_test_trials(cfg, eval_net, params, n_trials)
     metrics = {"task": cfg.task, "n_test_trials": batch.size}
     keep = batch.t >= WARMUP_MS
-    if cfg.task in ("autoencoder", "predictive"):
-        err = sum(np.sum((s.o[keep] - batch.targets[b][keep]) ** 2) for b, s in enumerate(sols))
-        ref = sum(np.sum(batch.targets[b][keep] ** 2) for b in range(batch.size))
-        metrics["rel_error"] = float(err / ref)
-        metrics["corr_Wf_UO"] = _corr(_offdiag(params.Wf), _offdiag(-params.U @ params.O))
-        metrics["corr_U_OT"] = _corr(params.U, params.O.T)
-        virtual = params._replace(W=np.zeros_like(params.W), Wf=np.zeros_like(params.Wf))
-        n_rec = sum(s.n_spikes for s in sols)
-        n_virt = sum(simulate(eval_net, virtual, (batch.t, batch.inputs[b]), None, (batch.t[0], batch.t[-1]),
-                              v0=v0[b], rtol=1e-6, atol=1e-8, max_events=500_000).n_spikes
-                     for b in range(batch.size))
-        metrics["spikes_recurrent"], metrics["spikes_input_only"] = int(n_rec), int(n_virt)
-        metrics["spike_ratio"] = float(n_rec / max(n_virt, 1))
-        if cfg.task == "predictive":
-            metrics["corr_W_UAO"] = _corr(params.W, params.U @ PREDICTIVE_A @ params.O)
-    else:
-        task = make_task(cfg)
-        outputs = np.stack([s.o for s in sols])
-        decisions = task.decide(batch.t, outputs, batch.info["go"])
-        metrics["accuracy"] = float(np.mean(decisions == batch.info["labels"]))
-        metrics["decision_rule"] = (f"mean readout over [go+{task.response_delay:g}, go+"
-                                    f"{task.response_delay + task.response_window:g}] ms, doubled, compared with "
-                                    f"±{task.threshold}·amplitude")
+    err = sum(np.sum((s.o[keep] - batch.targets[b][keep]) ** 2) for b, s in enumerate(sols))
+    ref = sum(np.sum(batch.targets[b][keep] ** 2) for b in range(batch.size))
+    metrics["rel_error"] = float(err / ref)
+    metrics["corr_Wf_UO"] = _corr(_offdiag(params.Wf), _offdiag(-params.U @ params.O))
+    metrics["corr_U_OT"] = _corr(params.U, params.O.T)
+    virtual = params._replace(W=np.zeros_like(params.W), Wf=np.zeros_like(params.Wf))
+    n_rec = sum(s.n_spikes for s in sols)
+    n_virt = sum(simulate(eval_net, virtual, (batch.t, batch.inputs[b]), None, (batch.t[0], batch.t[-1]),
+                          v0=v0[b], rtol=1e-6, atol=1e-8, max_events=500_000).n_spikes
+                 for b in range(batch.size))
+    metrics["spikes_recurrent"], metrics["spikes_input_only"] = int(n_rec), int(n_virt)
+    metrics["spike_ratio"] = float(n_rec / max(n_virt, 1))
+    if cfg.task == "predictive":
+        metrics["corr_W_UAO"] = _corr(params.W, params.U @ PREDICTIVE_A @ params.O)
     return metrics, (cfg, eval_net, params, batch, sols)
 
 
@@ -111,9 +159,10 @@ def reproduce(name, out="reproduce", quick=False, progress=True):
         summary["charge_error_beyond_zone"] = max(abs(p["charge"] - 1) for p in summary["panels"].values()
                                                   if p["plateau"] >= 1)
     else:
-        cfg = default_config(name, quick=quick)
+        cfg = default_config(name, quick=quick, **({} if quick else BUDGET.get(name, {})))
         train(cfg, out, progress=progress)
-        summary, data = evaluate(out)
+        n_trials, duration = (None, None) if quick else EVAL_TRIALS.get(name, (None, None))
+        summary, data = evaluate(out, n_trials, duration)
         _figures(name, out, data)
     summary["wall_s"] = time.perf_counter() - t0
     summary["quick"] = bool(quick)
