@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 EXPECTED = {
@@ -30,3 +31,34 @@ def test_reproduce_quick(tmp_path, name):
     else:
         # a trained network was saved in the plain format
         assert (tmp_path / name / "params.npz").is_file() and (tmp_path / name / "config.json").is_file()
+
+
+def test_sphere_init_gives_equal_input_norms():
+    from odesnn import Network
+
+    net = Network(12, 2, 2)
+    U = net.init_params(3, u_scale=1.5, u_sphere=True).U
+    np.testing.assert_allclose(np.linalg.norm(U, axis=1), 1.5, rtol=1e-12)
+    gauss = net.init_params(3, u_scale=1.5).U  # default: Gaussian rows of varying norm
+    assert np.std(np.linalg.norm(gauss, axis=1)) > 0.1
+
+
+def test_xor_readouts_from_jax_match_scipy():
+    """The batched JAX readouts used for XOR accuracy agree with the SciPy reference."""
+    from odesnn import simulate
+    from odesnn.reproduce import jax_readouts
+    from odesnn.training import batch_for_step, build_network, default_config, initial_voltages, make_task
+
+    cfg = default_config("xor", quick=True, rtol=1e-9, atol=1e-11, n_neurons=6, duration=300.0,
+                         task_kwargs={"first_range": (20.0, 40.0), "gap_range": (40.0, 60.0),
+                                      "cue_delay_range": (40.0, 60.0)})
+    net = build_network(cfg)
+    params = net.init_params(1, **cfg.init)
+    batch, rng = batch_for_step(cfg, make_task(cfg), 0, size=2)
+    v0 = initial_voltages(cfg, rng, batch.size)
+    outputs, counts = jax_readouts(cfg, net, params, batch, v0)
+    for b in range(batch.size):
+        sol = simulate(net, params, (batch.t, batch.inputs[b]), None, (batch.t[0], batch.t[-1]), v0=v0[b],
+                       t_eval=batch.t, rtol=1e-11, atol=1e-13)
+        assert counts[b] == sol.n_spikes > 0
+        np.testing.assert_allclose(outputs[b], sol.o, atol=1e-6)
