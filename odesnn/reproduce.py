@@ -18,8 +18,10 @@ Metrics (the keys of ``summary.json``):
     Fraction of XOR test trials decided correctly by :meth:`odesnn.tasks.XORTask.decide`.
 
 The predictive-coding tasks are evaluated with the zero-width threshold
-synapse (Δ = 0), as in the paper; XOR with the trained gate. Simulation uses
-the SciPy backend.
+synapse (Δ = 0), as in the paper, on the SciPy backend. XOR is evaluated with
+the trained gate; its accuracy comes from the batched JAX forward
+(:func:`jax_readouts`, tested against SciPy) over many trials, and its figure
+from SciPy simulations of the first six.
 """
 
 from __future__ import annotations
