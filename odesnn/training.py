@@ -28,6 +28,7 @@ from ._cost import QuadraticCost
 from ._gates import Gate
 from ._io import load, save, save_npz
 from ._network import Network, Params
+from ._solution import SimulationError
 from ._neurons import NIF, QIF
 from .tasks import TASKS
 
@@ -214,6 +215,7 @@ def jax_loss_and_grad(cfg: TrainConfig, net: Network):
 
     opts = Options(solver=cfg.solver, rtol=cfg.rtol, atol=cfg.atol, dtype=cfg.dtype, max_steps=cfg.max_steps,
                    max_spikes=cfg.max_spikes)
+    opts.real_dtype()  # a configuration error (float64 without jax_enable_x64) stops the run before step 0
     model = Model(net, "linear", "linear")
     scale = 1.0 / cfg.duration
 
@@ -271,7 +273,7 @@ def train(cfg: TrainConfig, out, resume=False, loss_and_grad=None, progress=True
         count = step % cfg.log_every == 0
         try:
             loss, grads, spikes = fn(params, batch, v0, count)
-        except Exception as exc:  # a failed simulation (runaway) skips the batch
+        except (SimulationError, FloatingPointError) as exc:  # a failed simulation (runaway) skips the batch
             loss, grads, spikes = float("nan"), None, None
             warnings.warn(f"step {step}: batch skipped: {exc}", stacklevel=2)
         finite = grads is not None and np.isfinite(loss) and all(np.all(np.isfinite(g)) for g in grads)

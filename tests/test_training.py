@@ -143,3 +143,13 @@ def test_xor_targets_and_decision_rule():
     assert set(labels) == {-1, 0, 1}
     np.testing.assert_array_equal(task.decide(batch.t, batch.targets, batch.info["go"]), labels)
     assert np.mean(task.decide(batch.t, np.zeros_like(batch.targets), batch.info["go"]) == labels) < 0.6
+
+
+def test_float64_without_x64_fails_before_training(tmp_path):
+    """Calling ``train`` from Python without ``jax_enable_x64`` is a clear error, not a run of skipped batches."""
+    code = ("from odesnn.training import default_config, train\n"
+            f"train(default_config('autoencoder', quick=True), {str(tmp_path)!r}, progress=False)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode != 0
+    assert "jax_enable_x64" in out.stderr and "dtype" in out.stderr
+    assert not (tmp_path / "metrics.jsonl").exists()
