@@ -35,7 +35,8 @@ import numpy as np
 
 from ._api import simulate
 from .tasks import PREDICTIVE_A
-from .training import batch_for_step, build_network, default_config, initial_voltages, load_run, make_task, train
+from .training import (batch_for_step, build_network, default_config, initial_voltages, jax_options, load_run,
+                       make_task, train)
 
 WARMUP_MS = 50.0
 
@@ -66,11 +67,15 @@ def _offdiag(M):
     return M[~np.eye(M.shape[0], dtype=bool)]
 
 
+def eval_batch(cfg, n_trials=None):
+    """Fresh test trials (never a training batch) and their initial voltages: ``(batch, v0)``."""
+    batch, rng = batch_for_step(cfg, make_task(cfg), 0, size=n_trials or cfg.eval_trials, salt=EVAL_SALT)
+    return batch, initial_voltages(cfg, rng, batch.size)
+
+
 def simulate_test_trials(cfg, net, params, n_trials=None, rtol=1e-6, atol=1e-8):
-    """Simulate fresh test trials; returns ``(batch, solutions)``."""
-    task = make_task(cfg)
-    batch, rng = batch_for_step(cfg, task, 0, size=n_trials or cfg.eval_trials, salt=EVAL_SALT)
-    v0 = initial_voltages(cfg, rng, batch.size)
+    """Simulate fresh test trials; returns ``(batch, solutions, v0)``."""
+    batch, v0 = eval_batch(cfg, n_trials)
     sols = [simulate(net, params, (batch.t, batch.inputs[b]), (batch.t, batch.targets[b]), (batch.t[0], batch.t[-1]),
                      v0=v0[b], t_eval=batch.t, rtol=rtol, atol=atol, max_events=200_000)
             for b in range(batch.size)]
@@ -81,12 +86,11 @@ def jax_readouts(cfg, net, params, batch, v0, chunk=50):
     """Readouts ``o`` (B, T, K) on ``batch.t`` and spike counts (B,) from the batched JAX forward."""
     import jax.numpy as jnp
 
-    from ._jax import Model, Options, cast, make_batch
+    from ._jax import Model, cast, make_batch
     from ._jax._run import forward_jit
     from ._solution import RESULTS
 
-    opts = Options(solver=cfg.solver, rtol=cfg.rtol, atol=cfg.atol, dtype=cfg.dtype, max_steps=cfg.max_steps,
-                   max_spikes=cfg.max_spikes)
+    opts = jax_options(cfg)
     model = Model(net, "linear", "linear")
     outs, counts = [], []
     for lo in range(0, batch.size, chunk):
@@ -115,8 +119,7 @@ def evaluate(out, n_trials=None, duration=None):
     eval_net = build_network(cfg, gate=cfg.task == "xor")
     if cfg.task == "xor":  # many trials: accuracy from the batched JAX forward, figures from SciPy
         task = make_task(cfg)
-        batch, rng = batch_for_step(cfg, task, 0, size=n_trials or cfg.eval_trials, salt=EVAL_SALT)
-        v0 = initial_voltages(cfg, rng, batch.size)
+        batch, v0 = eval_batch(cfg, n_trials)
         outputs, counts = jax_readouts(cfg, eval_net, params, batch, v0)
         decisions = task.decide(batch.t, outputs, batch.info["go"])
         labels = batch.info["labels"]

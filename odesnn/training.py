@@ -204,6 +204,14 @@ def _truncate_metrics(path, step):
     path.write_text("".join(line + "\n" for line in keep))
 
 
+def jax_options(cfg: TrainConfig):
+    """The JAX backend :class:`~odesnn._jax.Options` of a run (solver, tolerances, dtype, caps)."""
+    from ._jax import Options
+
+    return Options(solver=cfg.solver, rtol=cfg.rtol, atol=cfg.atol, dtype=cfg.dtype, max_steps=cfg.max_steps,
+                   max_spikes=cfg.max_spikes)
+
+
 def jax_loss_and_grad(cfg: TrainConfig, net: Network):
     """A function ``(params, TaskBatch, v0) -> (loss, grads, spikes_per_trial)`` using the JAX adjoint."""
     import jax
@@ -213,8 +221,7 @@ def jax_loss_and_grad(cfg: TrainConfig, net: Network):
     from ._jax import value_and_grad as jvg
     from ._jax._run import cast, forward_jit
 
-    opts = Options(solver=cfg.solver, rtol=cfg.rtol, atol=cfg.atol, dtype=cfg.dtype, max_steps=cfg.max_steps,
-                   max_spikes=cfg.max_spikes)
+    opts = jax_options(cfg)
     opts.real_dtype()  # a configuration error (float64 without jax_enable_x64) stops the run before step 0
     model = Model(net, "linear", "linear")
     scale = 1.0 / cfg.duration
