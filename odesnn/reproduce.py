@@ -44,12 +44,9 @@ WARMUP_MS = 50.0
 #: to fit its wall-time budget on a 2-core CPU: smaller batches of shorter windows cut from the same signals.
 #: The network, task, cost, gate and optimiser are the paper's.
 BUDGET = {
-    "autoencoder": dict(batch_size=8, duration=300.0, steps=220, rtol=1e-4, atol=1e-6, checkpoint_every=10,
-                        log_every=5),
-    "predictive": dict(batch_size=8, duration=300.0, steps=220, rtol=1e-4, atol=1e-6, checkpoint_every=10,
-                       log_every=5),
-    "xor": dict(batch_size=16, steps=150, lr=0.01, lr_final=0.001, rtol=1e-4, atol=1e-6, checkpoint_every=10,
-                log_every=5),
+    "autoencoder": dict(batch_size=8, duration=300.0, steps=220, rtol=1e-4, atol=1e-6, checkpoint_every=10),
+    "predictive": dict(batch_size=8, duration=300.0, steps=220, rtol=1e-4, atol=1e-6, checkpoint_every=10),
+    "xor": dict(batch_size=16, steps=150, lr=0.01, lr_final=0.001, rtol=1e-4, atol=1e-6, checkpoint_every=10),
 }
 #: Test trials of ``odesnn reproduce``: (number, duration in ms); the sinusoid tasks use one full period.
 EVAL_TRIALS = {"autoencoder": (2, 1200.0), "predictive": (2, 1200.0), "xor": (200, None)}

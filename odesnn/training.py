@@ -213,13 +213,16 @@ def jax_options(cfg: TrainConfig):
 
 
 def jax_loss_and_grad(cfg: TrainConfig, net: Network):
-    """A function ``(params, TaskBatch, v0) -> (loss, grads, spikes_per_trial)`` using the JAX adjoint."""
+    """A function ``(params, TaskBatch, v0) -> (loss, grads, spikes_per_trial)`` using the JAX adjoint.
+
+    The spike counts come from the gradient's own forward pass, so they are
+    returned at every step at no extra cost.
+    """
     import jax
     import jax.numpy as jnp
 
-    from ._jax import Model, Options, make_batch
-    from ._jax import value_and_grad as jvg
-    from ._jax._run import cast, forward_jit
+    from ._jax import Model, make_batch
+    from ._jax._simulate import value_grad_and_spike_counts
 
     opts = jax_options(cfg)
     opts.real_dtype()  # a configuration error (float64 without jax_enable_x64) stops the run before step 0
@@ -231,13 +234,9 @@ def jax_loss_and_grad(cfg: TrainConfig, net: Network):
 
     def fn(params, batch, v0, count_spikes=False):
         b = make_batch(net, batch.t, batch.inputs, batch.targets, (0.0, cfg.duration), v0=v0)
-        value, grads = jvg(params, b, model=model, loss=loss, options=opts)
-        spikes = None
-        if count_spikes:
-            p, bb = cast(params, b, opts.real_dtype())
-            out = forward_jit(model, opts, p, bb, jnp.zeros(0, opts.real_dtype()))
-            spikes = np.asarray(out.spikes.count)
-        return float(value), Params(*(np.asarray(g, dtype=float) for g in jax.tree.leaves(grads))), spikes
+        value, grads, counts = value_grad_and_spike_counts(params, b, model, loss=loss, options=opts)
+        grads = Params(*(np.asarray(g, dtype=float) for g in jax.tree.leaves(grads)))
+        return float(value), grads, np.asarray(counts)
 
     return fn
 
@@ -245,7 +244,8 @@ def jax_loss_and_grad(cfg: TrainConfig, net: Network):
 def train(cfg: TrainConfig, out, resume=False, loss_and_grad=None, progress=True, log=print):
     """Train ``cfg`` into directory ``out``; returns the trained ``(net, params)``.
 
-    ``loss_and_grad(params, batch, v0, count_spikes)`` defaults to the JAX adjoint.
+    ``loss_and_grad(params, batch, v0, count_spikes)`` defaults to the JAX adjoint (which counts spikes at
+    every step; ``count_spikes``, true every ``cfg.log_every`` steps, asks other functions to).
     """
     import jax
     import optax

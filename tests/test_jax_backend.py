@@ -186,3 +186,20 @@ def test_gradient_refused_for_threshold_synapse():
     pb = make_problem(net, net.init_params(0), pb.inputs, pb.target, (0, 10.0))
     with pytest.raises(NotImplementedError, match="gate=None"):
         value_and_grad(pb.params, [pb], **TIGHT)
+
+
+def test_spike_counts_come_with_the_gradient():
+    """Training reads spike counts from the gradient's own forward pass: same value, gradient and spikes."""
+    from odesnn._jax._simulate import value_grad_and_spike_counts
+
+    pbs = [case("nif", seed=s) for s in (0, 1)]
+    batch, kinds = batch_from_problems(pbs)
+    model = Model(pbs[0].net, *kinds)
+    value, grads = value_and_grad(pbs[0].params, batch, model=model, **TIGHT)
+    v2, g2, counts = value_grad_and_spike_counts(pbs[0].params, batch, model, **TIGHT)
+    assert float(v2) == float(value)
+    for a, b in zip(g2, grads):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    sol = simulate(batch, params=pbs[0].params, model=model, **TIGHT)
+    np.testing.assert_array_equal(np.asarray(counts), [len(t) for t in sol.spike_times])
+    assert sum(counts) > 0

@@ -18,14 +18,25 @@ def _costs(out):
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(0, 1))
-def trial_costs(model, opts, params, batch: Batch):
-    """Cost ``C = ∫ l dt`` of each trial (B,); NaN for a trial whose simulation failed.
+def trial_outputs(model, opts, params, batch: Batch):
+    """``(costs, spike_counts)`` of each trial, both (B,): the cost ``C = ∫ l dt`` (NaN for a trial whose
+    simulation failed) and the number of spikes, from the same forward pass.
 
-    Differentiable in ``params`` and ``batch.x0`` by the adjoint method; the
-    cotangents of the signals and times are returned as zeros.
+    Differentiable in ``params`` and ``batch.x0`` by the adjoint method (the
+    spike counts, returned as floats, carry no gradient); the cotangents of
+    the signals and times are returned as zeros.
     """
     out = forward_batch(model, opts, params, batch, jnp.zeros(0, batch.t_grid.dtype), False)
-    return _costs(out)
+    return _costs(out), _counts(out)
+
+
+def trial_costs(model, opts, params, batch: Batch):
+    """Cost ``C = ∫ l dt`` of each trial (B,), differentiable by the adjoint; see :func:`trial_outputs`."""
+    return trial_outputs(model, opts, params, batch)[0]
+
+
+def _counts(out):
+    return out.spikes.count.astype(out.y[1].dtype)
 
 
 def _fwd(model, opts, params, batch):
@@ -34,11 +45,12 @@ def _fwd(model, opts, params, batch):
             "the gradient is not defined for the zero-width threshold synapse (gate=None); "
             "simulate with a Gate of positive width")
     out = forward_batch(model, opts, params, batch, jnp.zeros(0, batch.t_grid.dtype), True)
-    return _costs(out), (params, batch, out)
+    return (_costs(out), _counts(out)), (params, batch, out)
 
 
-def _bwd(model, opts, res, ct):
+def _bwd(model, opts, res, cts):
     params, batch, out = res
+    ct = cts[0]
 
     def one(inputs, targets, fwd, w):
         trial = Trial(batch.t_grid, inputs, targets)
@@ -52,4 +64,4 @@ def _bwd(model, opts, res, ct):
     return g, zero._replace(x0=State(*gx0))
 
 
-trial_costs.defvjp(_fwd, _bwd)
+trial_outputs.defvjp(_fwd, _bwd)

@@ -9,7 +9,7 @@ import numpy as np
 from .._problem import Problem
 from .._solution import RESULTS, SimulationError, Solution
 from ._batch import Batch, batch_from_problems
-from ._gradient import trial_costs
+from ._gradient import trial_costs, trial_outputs
 from ._model import Model
 from ._options import make_options
 from ._run import cast, forward_jit
@@ -137,8 +137,24 @@ def _value_and_grad_jit(model, opts, loss, p, b):
 _CACHE: dict = {}
 
 
-def _compiled(model, opts, loss):
-    key = (model, opts, loss)
+def _compiled(model, opts, loss, counts=False):
+    key = (model, opts, loss, counts)
     if key not in _CACHE:
-        _CACHE[key] = jax.jit(jax.value_and_grad(lambda p, b: loss(trial_costs(model, opts, p, b))))
+        if counts:
+            def fn(p, b):
+                costs, n = trial_outputs(model, opts, p, b)
+                return loss(costs), n
+            _CACHE[key] = jax.jit(jax.value_and_grad(fn, has_aux=True))
+        else:
+            _CACHE[key] = jax.jit(jax.value_and_grad(lambda p, b: loss(trial_costs(model, opts, p, b))))
     return _CACHE[key]
+
+
+def value_grad_and_spike_counts(params, batch: Batch, model: Model, loss=jnp.mean, options=None, **kw):
+    """``(value, grads, spike_counts)``: :func:`value_and_grad` plus the spikes of each trial (B,),
+    counted in the gradient's own forward pass (no second simulation)."""
+    opts = make_options(options, **kw)
+    params = model.net.check_params(params)
+    p, b = cast(params, batch, opts.real_dtype())
+    (value, counts), grads = _compiled(model, opts, loss, counts=True)(p, b)
+    return value, grads, counts
