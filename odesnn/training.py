@@ -32,7 +32,15 @@ from ._solution import SimulationError
 from ._neurons import NIF, QIF
 from .tasks import TASKS
 
-__all__ = ["TrainConfig", "default_config", "train", "build_network"]
+__all__ = ["TrainConfig", "TrainingDiverged", "default_config", "train", "build_network"]
+
+
+class TrainingDiverged(RuntimeError):
+    """Raised by :func:`train` after ``max_skipped`` consecutive batches failed to simulate or gave NaN.
+
+    The checkpoint written just before holds the parameters of the last good
+    update, so nothing is lost; change ``lr`` or ``init`` and train again.
+    """
 
 
 @dataclass
@@ -58,6 +66,7 @@ class TrainConfig:
     seed: int = 0
     checkpoint_every: int = 10
     log_every: int = 1
+    max_skipped: int = 20  # consecutive skipped batches that stop the run (TrainingDiverged)
     duration: float = 1200.0
     dt: float = 1.0
     solver: str = "tsit5"
@@ -74,7 +83,7 @@ class TrainConfig:
     def __post_init__(self):
         if self.task not in TASKS:
             raise ValueError(f"`task`={self.task!r} unknown; known: {sorted(TASKS)}")
-        for name in ("steps", "batch_size", "checkpoint_every", "n_neurons", "log_every"):
+        for name in ("steps", "batch_size", "checkpoint_every", "n_neurons", "log_every", "max_skipped"):
             val = getattr(self, name)
             if not (isinstance(val, int) and val >= 1):
                 raise ValueError(f"`{name}` must be a positive integer, got {val!r}")
@@ -104,10 +113,11 @@ def default_config(task, quick=False, **overrides) -> TrainConfig:
                    train=("Wf", "U", "O", "I0") if task == "autoencoder" else ("W", "Wf", "U", "O", "I0"),
                    duration=1200.0, steps=300, batch_size=50, lr=0.02, lr_final=0.002,
                    # Readout starts at zero, so its first updates are the input-spike correlation; recurrent
-                   # weights start at zero and are learned. Input rows of norm 2 put |U_j||O_j| closer to the
-                   # efficient code's value early on (see docs/reproduce.md).
-                   init={"w_scale": 0.0, "wf_scale": 0.0, "u_scale": 2.0, "o_scale": 0.0, "i0_scale": 0.0,
-                         "u_sphere": True})
+                   # weights start at zero and are learned. Auto-encoder input rows of norm 2 put |U_j||O_j|
+                   # closer to the efficient code's value early on; with norm 2 the predictive-coding run
+                   # diverged into runaway excitation at step 157, so it keeps norm 1 (docs/reproduce.md).
+                   init={"w_scale": 0.0, "wf_scale": 0.0, "u_scale": 2.0 if task == "autoencoder" else 1.0,
+                         "o_scale": 0.0, "i0_scale": 0.0, "u_sphere": True})
         if quick:
             cfg.update(steps=3, batch_size=4, duration=200.0, n_neurons=10, eval_trials=2,
                        task_kwargs={"period": 200.0})
@@ -275,6 +285,7 @@ def train(cfg: TrainConfig, out, resume=False, loss_and_grad=None, progress=True
     mask = Params(*(1.0 if name in cfg.train else 0.0 for name in Params._fields))
     bar = _Progress(cfg.steps, start) if progress else None
     rate = None
+    skipped_in_a_row = 0
     for step in range(start, cfg.steps):
         batch, rng = batch_for_step(cfg, task, step)
         v0 = initial_voltages(cfg, rng, batch.size)
@@ -301,6 +312,17 @@ def train(cfg: TrainConfig, out, resume=False, loss_and_grad=None, progress=True
             fh.write(json.dumps(record) + "\n")
         if bar:
             bar.update(step, loss, rate)
+        skipped_in_a_row = 0 if finite else skipped_in_a_row + 1
+        if skipped_in_a_row >= cfg.max_skipped:
+            _write_checkpoint(out, step + 1, params, opt_state)
+            if bar:
+                bar.close()
+            rate_txt = "" if rate is None else f"; last rate {rate:.0f} spikes/neuron/s"
+            raise TrainingDiverged(
+                f"{skipped_in_a_row} consecutive batches skipped (steps {step + 1 - skipped_in_a_row}..{step}): "
+                f"every simulation failed or gave a non-finite loss{rate_txt} (`max_skipped`={cfg.max_skipped}). "
+                f"The parameters of the last good update are in {_checkpoint_path(out)}; lower `lr` or change "
+                f"`init` and train again.")
         if (step + 1) % cfg.checkpoint_every == 0 or step + 1 == cfg.steps:
             _write_checkpoint(out, step + 1, params, opt_state)
     if bar:

@@ -153,3 +153,20 @@ def test_float64_without_x64_fails_before_training(tmp_path):
     assert out.returncode != 0
     assert "jax_enable_x64" in out.stderr and "dtype" in out.stderr
     assert not (tmp_path / "metrics.jsonl").exists()
+
+
+def test_a_run_whose_every_batch_fails_stops_with_a_clear_error(tmp_path):
+    """A diverged network (every batch skipped) stops after `max_skipped` steps and keeps its last good state."""
+    from odesnn.training import TrainingDiverged
+
+    cfg = default_config("autoencoder", quick=True, steps=50, checkpoint_every=100, max_skipped=4,
+                         **{k: v for k, v in SMALL.items() if k not in ("steps", "checkpoint_every")})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(TrainingDiverged, match=r"4 consecutive batches skipped \(steps 2\.\.5\)"):
+            train(cfg, tmp_path, loss_and_grad=_fake_loss_and_grad(set(range(2, 50))), progress=False)
+    records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert len(records) == 6
+    with np.load(tmp_path / "checkpoint.npz") as ck:
+        assert int(ck["step"]) == 6
+        assert np.all(np.isfinite(ck["param_U"]))
