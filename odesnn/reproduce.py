@@ -45,7 +45,8 @@ WARMUP_MS = 50.0
 #: The network, task, cost, gate and optimiser are the paper's.
 BUDGET = {
     "autoencoder": dict(batch_size=8, duration=300.0, steps=220, rtol=1e-4, atol=1e-6, checkpoint_every=10),
-    "predictive": dict(batch_size=8, duration=300.0, steps=220, rtol=1e-4, atol=1e-6, checkpoint_every=10),
+    "predictive": dict(batch_size=16, duration=300.0, steps=200, lr=0.01, lr_final=0.001, rtol=1e-4, atol=1e-6,
+                       checkpoint_every=10),
     "xor": dict(batch_size=16, steps=150, lr=0.01, lr_final=0.001, rtol=1e-4, atol=1e-6, checkpoint_every=10),
 }
 #: Test trials of ``odesnn reproduce``: (number, duration in ms); the sinusoid tasks use one full period.

@@ -111,7 +111,10 @@ def default_config(task, quick=False, **overrides) -> TrainConfig:
         cfg = dict(task=task, n_neurons=30, neuron="nif", tau=10.0, tau_f=1.0, width=0.1,
                    W_mask="none" if task == "autoencoder" else "full",
                    train=("Wf", "U", "O", "I0") if task == "autoencoder" else ("W", "Wf", "U", "O", "I0"),
-                   duration=1200.0, steps=300, batch_size=50, lr=0.02, lr_final=0.002,
+                   duration=1200.0, steps=300, batch_size=50,
+                   # W (predictive coding) starts at zero, and Adam's first steps move all its entries at once:
+                   # at 0.02 a batch of 24 ran away after 3 steps, at 0.01 batches of 16 trained (docs/reproduce.md)
+                   lr=0.02 if task == "autoencoder" else 0.01, lr_final=0.002 if task == "autoencoder" else 0.001,
                    # Readout starts at zero, so its first updates are the input-spike correlation; recurrent
                    # weights start at zero and are learned. Auto-encoder input rows of norm 2 put |U_j||O_j|
                    # closer to the efficient code's value early on; with norm 2 the predictive-coding run
