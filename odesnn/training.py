@@ -248,7 +248,7 @@ def jax_loss_and_grad(cfg: TrainConfig, net: Network):
 
     def fn(params, batch, v0, count_spikes=False):
         b = make_batch(net, batch.t, batch.inputs, batch.targets, (0.0, cfg.duration), v0=v0)
-        value, grads, counts = value_grad_and_spike_counts(params, b, model, loss=loss, options=opts)
+        value, grads, counts = value_grad_and_spike_counts(params, b, model=model, loss=loss, options=opts)
         grads = Params(*(np.asarray(g, dtype=float) for g in jax.tree.leaves(grads)))
         return float(value), grads, np.asarray(counts)
 

@@ -196,7 +196,7 @@ def test_spike_counts_come_with_the_gradient():
     batch, kinds = batch_from_problems(pbs)
     model = Model(pbs[0].net, *kinds)
     value, grads = value_and_grad(pbs[0].params, batch, model=model, **TIGHT)
-    v2, g2, counts = value_grad_and_spike_counts(pbs[0].params, batch, model, **TIGHT)
+    v2, g2, counts = value_grad_and_spike_counts(pbs[0].params, batch, model=model, **TIGHT)
     assert float(v2) == float(value)
     for a, b in zip(g2, grads):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))

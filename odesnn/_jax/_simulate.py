@@ -119,42 +119,38 @@ def value_and_grad(params, problem_or_batch, *, model=None, loss=jnp.mean, optio
     ``loss`` maps the per-trial costs (B,) to a scalar (default: the batch mean).
     Returns ``(value, grads)`` with ``grads`` a :class:`~odesnn.Params` of arrays.
     """
-    opts = make_options(options, **kw)
-    batch, model = _as_batch(problem_or_batch, model)
-    params = model.net.check_params(params)
-    p, b = cast(params, batch, opts.real_dtype())
-    return _value_and_grad_jit(model, opts, loss, p, b)
+    value, grads, _ = value_grad_and_spike_counts(params, problem_or_batch, model=model, loss=loss,
+                                                  options=options, **kw)
+    return value, grads
 
 
 loss_and_grad = value_and_grad
 
 
+def value_grad_and_spike_counts(params, problem_or_batch, *, model=None, loss=jnp.mean, options=None, **kw):
+    """``(value, grads, spike_counts)``: :func:`value_and_grad` plus the spikes of each trial (B,),
+    counted in the gradient's own forward pass (no second simulation)."""
+    opts = make_options(options, **kw)
+    batch, model = _as_batch(problem_or_batch, model)
+    params = model.net.check_params(params)
+    p, b = cast(params, batch, opts.real_dtype())
+    (value, counts), grads = _value_and_grad_jit(model, opts, loss, p, b)
+    return value, grads, counts
+
+
 def _value_and_grad_jit(model, opts, loss, p, b):
-    fn = _compiled(model, opts, loss)
-    return fn(p, b)
+    """``((loss, spike_counts), grads)`` of the compiled adjoint gradient."""
+    return _compiled(model, opts, loss)(p, b)
 
 
 _CACHE: dict = {}
 
 
-def _compiled(model, opts, loss, counts=False):
-    key = (model, opts, loss, counts)
+def _compiled(model, opts, loss):
+    key = (model, opts, loss)
     if key not in _CACHE:
-        if counts:
-            def fn(p, b):
-                costs, n = trial_outputs(model, opts, p, b)
-                return loss(costs), n
-            _CACHE[key] = jax.jit(jax.value_and_grad(fn, has_aux=True))
-        else:
-            _CACHE[key] = jax.jit(jax.value_and_grad(lambda p, b: loss(trial_costs(model, opts, p, b))))
+        def fn(p, b):
+            costs, counts = trial_outputs(model, opts, p, b)
+            return loss(costs), counts
+        _CACHE[key] = jax.jit(jax.value_and_grad(fn, has_aux=True))
     return _CACHE[key]
-
-
-def value_grad_and_spike_counts(params, batch: Batch, model: Model, loss=jnp.mean, options=None, **kw):
-    """``(value, grads, spike_counts)``: :func:`value_and_grad` plus the spikes of each trial (B,),
-    counted in the gradient's own forward pass (no second simulation)."""
-    opts = make_options(options, **kw)
-    params = model.net.check_params(params)
-    p, b = cast(params, batch, opts.real_dtype())
-    (value, counts), grads = _compiled(model, opts, loss, counts=True)(p, b)
-    return value, grads, counts
