@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from ._api import simulate
-from .tasks import PREDICTIVE_A
+from .tasks import PREDICTIVE_A, TaskBatch
 from .training import (batch_for_step, build_network, default_config, initial_voltages, jax_options, load_run,
                        make_task, train)
 
@@ -106,6 +106,24 @@ def jax_readouts(cfg, net, params, batch, v0, chunk=50):
     return np.concatenate(outs), np.concatenate(counts)
 
 
+def figure_trials(batch, n=6):
+    """Indices of the XOR trials drawn in Figure 4, in the paper's order.
+
+    First-pulse sign ``+`` then ``-``, and for each the desired outputs ``-``,
+    ``+`` and null (the paper's panels A-F); where a combination is missing
+    from ``batch``, the next unused trials fill its place.
+    """
+    info = batch.info
+    picked = []
+    for first in (1, -1):
+        for label in (-1, 1, 0):
+            hits = np.flatnonzero((info["first_sign"] == first) & (info["labels"] == label))
+            if hits.size:
+                picked.append(int(hits[0]))
+    rest = [b for b in range(batch.size) if b not in picked]
+    return (picked + rest)[:min(n, batch.size)]
+
+
 def evaluate(out, n_trials=None, duration=None):
     """Metrics of the run in directory ``out`` on fresh test trials (see module docstring).
 
@@ -129,11 +147,13 @@ def evaluate(out, n_trials=None, duration=None):
                    "decision_rule": (f"mean readout over [go+{task.response_delay:g}, go+"
                                      f"{task.response_delay + task.response_window:g}] ms, doubled, compared with "
                                      f"±{task.threshold}·amplitude")}
-        n_fig = min(batch.size, 6)
+        idx = figure_trials(batch)
         sols = [simulate(eval_net, params, (batch.t, batch.inputs[b]), (batch.t, batch.targets[b]),
                          (batch.t[0], batch.t[-1]), v0=v0[b], t_eval=batch.t, rtol=1e-6, atol=1e-8,
-                         max_events=200_000) for b in range(n_fig)]
-        return metrics, (cfg, eval_net, params, batch, sols, None)
+                         max_events=200_000) for b in idx]
+        fig_batch = TaskBatch(batch.t, batch.inputs[idx], batch.targets[idx],
+                              {k: np.asarray(v)[idx] for k, v in batch.info.items()})
+        return metrics, (cfg, eval_net, params, fig_batch, sols, None)
     batch, sols, v0 = simulate_test_trials(cfg, eval_net, params, n_trials)
     metrics = {"task": cfg.task, "n_test_trials": batch.size}
     keep = batch.t >= WARMUP_MS
@@ -240,7 +260,9 @@ def _figures(name, out, data):
             ax[0, j].plot(batch.t, batch.inputs[j][:, 1], label="go-cue")
             ax[0, j].plot(batch.t, s.o[:, 0], "k", label="output")
             ax[0, j].plot(batch.t, batch.targets[j][:, 0], "k--", lw=0.8, label="target")
-            ax[0, j].set(title=f"trial {j}: label {batch.info['labels'][j]:+d}", ylabel="signal")
+            sign = {1: "+", -1: "-", 0: "null"}
+            ax[0, j].set(title=f"{'ABCDEF'[j] if j < 6 else j}: first {sign[int(batch.info['first_sign'][j])]}, "
+                               f"output {sign[int(batch.info['labels'][j])]}", ylabel="signal")
             ax[1, j].plot(s.spike_times, s.spike_neurons, "|", ms=3, color="k")
             ax[1, j].set(xlabel="time (ms)", ylabel="neuron id")
         ax[0, 0].legend(fontsize=7)

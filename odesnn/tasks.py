@@ -113,6 +113,10 @@ class XORTask:
     pulses had opposite signs, ``-`` if equal, and stays null after a single
     pulse. Pulses are raised-cosine bumps of ``pulse_width`` ms.
 
+    ``TaskBatch.info`` holds, per trial, ``labels`` (+1, -1, or 0 for a single
+    pulse), ``go`` (the go-cue's onset, ms) and ``first_sign`` (the sign of the
+    first input pulse).
+
     Decision rule (used by :meth:`decide`): the mean readout over
     ``[go, go + response_window]`` is compared with ``±threshold·amplitude``:
     above → ``+1``, below → ``-1``, otherwise null (0).
@@ -140,9 +144,11 @@ class XORTask:
         inputs = np.zeros((batch_size, t.size, 2))
         targets = np.zeros((batch_size, t.size, 1))
         labels, cues = np.zeros(batch_size, dtype=int), np.zeros(batch_size)
+        first = np.zeros(batch_size, dtype=int)
         for b in range(batch_size):
             t1 = rng.uniform(*self.first_range)
             s1 = rng.choice([-1.0, 1.0])
+            first[b] = int(s1)
             inputs[b, :, 0] += s1 * self._bump(t, t1, self.pulse_width)
             last = t1
             if rng.random() >= self.p_single:
@@ -157,7 +163,8 @@ class XORTask:
             inputs[b, :, 1] += self._bump(t, go, self.pulse_width)
             targets[b, :, 0] = labels[b] * self.amplitude * self._bump(t, go + self.response_delay,
                                                                           self.response_window)
-        return TaskBatch(t * 1.0, self.amplitude * inputs, targets, {"labels": labels, "go": cues})
+        return TaskBatch(t * 1.0, self.amplitude * inputs, targets, {"labels": labels, "go": cues,
+                                                                          "first_sign": first})
 
     def decide(self, t, outputs, go):
         """Decisions (+1, -1, 0) from readouts ``(B, T, 1)`` by the rule in the class docstring."""

@@ -62,3 +62,18 @@ def test_xor_readouts_from_jax_match_scipy():
                        t_eval=batch.t, rtol=1e-11, atol=1e-13)
         assert counts[b] == sol.n_spikes > 0
         np.testing.assert_allclose(outputs[b], sol.o, atol=1e-6)
+
+
+def test_xor_figure_shows_the_papers_six_trial_types():
+    """Figure 4's panels A-F: first pulse + then -, each with desired output -, + and null."""
+    from odesnn.reproduce import figure_trials
+    from odesnn.tasks import xor
+
+    batch = xor().sample(np.random.default_rng(5), 60)
+    idx = figure_trials(batch)
+    first = [np.sign(x[np.flatnonzero(np.abs(x) > 1e-9)[0]]) for x in batch.inputs[idx, :, 0]]
+    assert first == [1, 1, 1, -1, -1, -1]
+    assert list(batch.info["labels"][idx]) == [-1, 1, 0, -1, 1, 0]
+    # a batch too small for every type still gives its trials, each once
+    small = xor().sample(np.random.default_rng(5), 2)
+    assert sorted(figure_trials(small)) == [0, 1]

@@ -143,6 +143,9 @@ def test_xor_targets_and_decision_rule():
     assert set(labels) == {-1, 0, 1}
     np.testing.assert_array_equal(task.decide(batch.t, batch.targets, batch.info["go"]), labels)
     assert np.mean(task.decide(batch.t, np.zeros_like(batch.targets), batch.info["go"]) == labels) < 0.6
+    # the first pulse's sign, read off the input channel
+    first_value = [x[np.flatnonzero(np.abs(x) > 1e-9)[0]] for x in batch.inputs[:, :, 0]]
+    np.testing.assert_array_equal(np.sign(first_value), batch.info["first_sign"])
 
 
 def test_float64_without_x64_fails_before_training(tmp_path):
