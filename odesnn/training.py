@@ -3,7 +3,10 @@
 A run writes into its directory ``DIR``:
 
 ``train_config.json``  the resolved :class:`TrainConfig`;
-``metrics.jsonl``      one JSON line per step (loss, spike rate, timing, skipped batches);
+``metrics.jsonl``      one JSON line per step: ``loss``, ``skipped``, ``step_s`` (seconds for the batch's
+                       loss and gradient), ``grad_norm`` and ``grad_norms`` (the raw gradient's norm, in
+                       all and per trained parameter group, before clipping) and
+                       ``spikes_per_neuron_per_s``;
 ``checkpoint.npz``     parameters, Adam state and step, written atomically every ``checkpoint_every`` steps;
 ``params.npz`` + ``config.json``  the trained network in the plain format of :func:`odesnn.save`.
 
@@ -293,15 +296,19 @@ def train(cfg: TrainConfig, out, resume=False, loss_and_grad=None, progress=True
         batch, rng = batch_for_step(cfg, task, step)
         v0 = initial_voltages(cfg, rng, batch.size)
         count = step % cfg.log_every == 0
+        t_step = time.perf_counter()
         try:
             loss, grads, spikes = fn(params, batch, v0, count)
         except (SimulationError, FloatingPointError) as exc:  # a failed simulation (runaway) skips the batch
             loss, grads, spikes = float("nan"), None, None
             warnings.warn(f"step {step}: batch skipped: {exc}", stacklevel=2)
         finite = grads is not None and np.isfinite(loss) and all(np.all(np.isfinite(g)) for g in grads)
-        record = {"step": step, "loss": loss if np.isfinite(loss) else None, "skipped": not finite}
+        record = {"step": step, "loss": loss if np.isfinite(loss) else None, "skipped": not finite,
+                  "step_s": time.perf_counter() - t_step}
         if finite:
             grads = Params(*(g * m for g, m in zip(grads, mask)))
+            record["grad_norms"] = {name: float(np.linalg.norm(g)) for name, g in zip(Params._fields, grads)
+                                    if name in cfg.train}
             updates, opt_state = optimizer.update(grads, opt_state, params)
             params = Params(*(np.asarray(p, dtype=float) for p in optax.apply_updates(params, updates)))
             record["grad_norm"] = float(np.sqrt(sum(np.sum(g**2) for g in grads)))
