@@ -6,5 +6,5 @@ from ._model import Model as Model
 from ._options import Options as Options
 from ._run import cast as cast
 from ._simulate import cost as cost, loss_and_grad as loss_and_grad, simulate as simulate
-from ._simulate import value_and_grad as value_and_grad
+from ._simulate import per_trial_value_and_grad as per_trial_value_and_grad, value_and_grad as value_and_grad
 from ._sharding import shard_batch as shard_batch

@@ -48,9 +48,8 @@ def _fwd(model, opts, params, batch):
     return (_costs(out), _counts(out)), (params, batch, out)
 
 
-def _bwd(model, opts, res, cts):
-    params, batch, out = res
-    ct = cts[0]
+def _per_trial_backward(model, opts, params, batch, out, ct):
+    """Each trial's adjoint gradient, weighted by its cotangent ``ct`` (B,): ``(grads, grads_x0)``, leading axis B."""
 
     def one(inputs, targets, fwd, w):
         trial = Trial(batch.t_grid, inputs, targets)
@@ -58,10 +57,29 @@ def _bwd(model, opts, res, cts):
         return jax.tree.map(lambda a: w * a, g), jax.tree.map(lambda a: w * a, gx0)
 
     ct = jnp.where(jnp.isfinite(ct), ct, 0.0)
-    g, gx0 = jax.vmap(one)(batch.inputs, batch.targets, out, ct)
+    return jax.vmap(one)(batch.inputs, batch.targets, out, ct)
+
+
+def _bwd(model, opts, res, cts):
+    params, batch, out = res
+    g, gx0 = _per_trial_backward(model, opts, params, batch, out, cts[0])
     g = jax.tree.map(lambda a: jnp.sum(a, axis=0), g)
     zero = jax.tree.map(jnp.zeros_like, batch)
     return g, zero._replace(x0=State(*gx0))
 
 
 trial_outputs.defvjp(_fwd, _bwd)
+
+
+def per_trial_gradients(model, opts, params, batch: Batch):
+    """``(costs, spike_counts, grads)``: every trial's cost and its own adjoint gradient.
+
+    ``grads`` is a :class:`~odesnn.Params` whose arrays lead with the batch axis
+    B; their mean over that axis is the gradient of ``jnp.mean(costs)``. The
+    cost is that of one batched gradient (the backward pass is already run
+    trial by trial; only the sum is left out). A failed trial has cost NaN and
+    a zero gradient.
+    """
+    (costs, counts), (params, batch, out) = _fwd(model, opts, params, batch)
+    g, _ = _per_trial_backward(model, opts, params, batch, out, jnp.where(jnp.isfinite(costs), 1.0, 0.0))
+    return costs, counts, g

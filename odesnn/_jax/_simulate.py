@@ -9,12 +9,12 @@ import numpy as np
 from .._problem import Problem
 from .._solution import RESULTS, SimulationError, Solution
 from ._batch import Batch, batch_from_problems
-from ._gradient import trial_costs, trial_outputs
+from ._gradient import per_trial_gradients, trial_costs, trial_outputs
 from ._model import Model
 from ._options import make_options
 from ._run import cast, forward_jit
 
-__all__ = ["simulate", "cost", "value_and_grad", "loss_and_grad"]
+__all__ = ["simulate", "cost", "value_and_grad", "loss_and_grad", "per_trial_value_and_grad"]
 
 
 def _as_batch(problem_or_batch, model=None):
@@ -127,15 +127,42 @@ def value_and_grad(params, problem_or_batch, *, model=None, loss=jnp.mean, optio
 loss_and_grad = value_and_grad
 
 
-def value_grad_and_spike_counts(params, problem_or_batch, *, model=None, loss=jnp.mean, options=None, **kw):
-    """``(value, grads, spike_counts)``: :func:`value_and_grad` plus the spikes of each trial (B,),
-    counted in the gradient's own forward pass (no second simulation)."""
+def _prepare(params, problem_or_batch, model, options, kw):
     opts = make_options(options, **kw)
     batch, model = _as_batch(problem_or_batch, model)
     params = model.net.check_params(params)
     p, b = cast(params, batch, opts.real_dtype())
+    return model, opts, p, b
+
+
+def value_grad_and_spike_counts(params, problem_or_batch, *, model=None, loss=jnp.mean, options=None, **kw):
+    """``(value, grads, spike_counts)``: :func:`value_and_grad` plus the spikes of each trial (B,),
+    counted in the gradient's own forward pass (no second simulation)."""
+    model, opts, p, b = _prepare(params, problem_or_batch, model, options, kw)
     (value, counts), grads = _value_and_grad_jit(model, opts, loss, p, b)
     return value, grads, counts
+
+
+def per_trial_value_and_grad(params, problem_or_batch, *, model=None, options=None, **kw):
+    """``(costs, grads, spike_counts)`` with every trial's own adjoint gradient, compiled.
+
+    ``costs`` and ``spike_counts`` are (B,); ``grads`` is a :class:`~odesnn.Params`
+    whose arrays lead with the batch axis B. Their mean over that axis equals
+    the gradient of :func:`value_and_grad` with the default (mean) loss, at
+    the cost of one batched gradient. Use it for gradient statistics (noise,
+    outliers) or for per-trial clipping; a failed trial has cost NaN and a
+    zero gradient.
+    """
+    model, opts, p, b = _prepare(params, problem_or_batch, model, options, kw)
+    costs, counts, grads = _per_trial_compiled(model, opts)(p, b)
+    return costs, grads, counts
+
+
+def _per_trial_compiled(model, opts):
+    key = ("per_trial", model, opts)
+    if key not in _CACHE:
+        _CACHE[key] = jax.jit(lambda p, b: per_trial_gradients(model, opts, p, b))
+    return _CACHE[key]
 
 
 def _value_and_grad_jit(model, opts, loss, p, b):
