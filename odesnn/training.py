@@ -66,6 +66,8 @@ class TrainConfig:
     lr: float = 0.01
     lr_final: float = 0.001
     clip: float = 1.0
+    # clip each trial's gradient at this multiple of the batch's median per-trial norm (None: the plain mean)
+    trial_clip: float | None = None
     seed: int = 0
     checkpoint_every: int = 10
     log_every: int = 1
@@ -94,6 +96,9 @@ class TrainConfig:
             val = getattr(self, name)
             if not (isinstance(val, (int, float)) and val > 0 and math.isfinite(val)):
                 raise ValueError(f"`{name}` must be a positive number, got {val!r}")
+        if self.trial_clip is not None and not (isinstance(self.trial_clip, (int, float)) and self.trial_clip > 0
+                                                and math.isfinite(self.trial_clip)):
+            raise ValueError(f"`trial_clip` must be None or a positive number, got {self.trial_clip!r}")
         bad = [g for g in self.train if g not in Params._fields]
         if bad:
             raise ValueError(f"`train` has unknown parameter groups {bad}; known: {Params._fields}")
@@ -233,12 +238,16 @@ def jax_loss_and_grad(cfg: TrainConfig, net: Network):
     """A function ``(params, TaskBatch, v0) -> (loss, grads, spikes_per_trial)`` using the JAX adjoint.
 
     The spike counts come from the gradient's own forward pass, so they are
-    returned at every step at no extra cost.
+    returned at every step at no extra cost. With ``cfg.trial_clip`` set, each
+    trial's gradient (its trained groups together) is first scaled down to at
+    most ``trial_clip`` times the batch's median per-trial norm; the loss is
+    unchanged. This bounds what one trial near a separatrix of the dynamics,
+    where the exact gradient is huge, can do to a step.
     """
     import jax
     import jax.numpy as jnp
 
-    from ._jax import Model, make_batch
+    from ._jax import Model, make_batch, per_trial_value_and_grad
     from ._jax._simulate import value_grad_and_spike_counts
 
     opts = jax_options(cfg)
@@ -251,11 +260,29 @@ def jax_loss_and_grad(cfg: TrainConfig, net: Network):
 
     def fn(params, batch, v0, count_spikes=False):
         b = make_batch(net, batch.t, batch.inputs, batch.targets, (0.0, cfg.duration), v0=v0)
-        value, grads, counts = value_grad_and_spike_counts(params, b, model=model, loss=loss, options=opts)
-        grads = Params(*(np.asarray(g, dtype=float) for g in jax.tree.leaves(grads)))
-        return float(value), grads, np.asarray(counts)
+        if cfg.trial_clip is None:
+            value, grads, counts = value_grad_and_spike_counts(params, b, model=model, loss=loss, options=opts)
+            grads = Params(*(np.asarray(g, dtype=float) for g in jax.tree.leaves(grads)))
+            return float(value), grads, np.asarray(counts)
+        costs, per_trial, counts = per_trial_value_and_grad(params, b, model=model, options=opts)
+        per_trial = Params(*(np.asarray(g, dtype=float) for g in per_trial))
+        weights = clip_weights(per_trial, cfg.train, cfg.trial_clip)
+        grads = Params(*(np.tensordot(weights, g, axes=1) * scale / b.size for g in per_trial))
+        return float(np.mean(np.asarray(costs)) * scale), grads, np.asarray(counts)
 
     return fn
+
+
+def clip_weights(per_trial_grads, groups, factor):
+    """Per-trial weights ``min(1, factor · median(norms) / norm)`` of the gradients (arrays leading with B).
+
+    A trial's norm is taken over the parameter groups named in ``groups``.
+    """
+    sq = sum(np.sum(np.reshape(g, (np.shape(g)[0], -1)) ** 2, axis=1)
+             for name, g in zip(Params._fields, per_trial_grads) if name in groups)
+    norms = np.sqrt(sq)
+    cap = factor * np.median(norms)
+    return np.where(norms > cap, cap / np.where(norms > 0, norms, 1.0), 1.0)
 
 
 def train(cfg: TrainConfig, out, resume=False, loss_and_grad=None, progress=True, log=print):

@@ -130,6 +130,44 @@ def test_config_rejects_bad_values():
         TrainConfig(train=("W", "V"))
     with pytest.raises(ValueError, match="unknown config keys"):
         TrainConfig.from_dict({"learning_rate": 0.1})
+    for bad in (0.0, -1.0, float("inf")):
+        with pytest.raises(ValueError, match=r"`trial_clip` must be None or a positive number, got"):
+            TrainConfig(trial_clip=bad)
+
+
+def test_per_trial_clipping_caps_each_trial_at_a_multiple_of_the_median():
+    """``trial_clip``: each trial's gradient, computed alone, is scaled to at most factor x the median norm."""
+    from odesnn._jax import Model, make_batch, value_and_grad
+    from odesnn.training import batch_for_step, build_network, initial_voltages, jax_loss_and_grad, make_task
+
+    cfg = default_config("autoencoder", quick=True, **{**SMALL, "batch_size": 5, "rtol": 1e-9, "atol": 1e-11})
+    net = build_network(cfg)
+    params = net.init_params(2, w_scale=0.0, wf_scale=0.3, u_scale=0.3, o_scale=0.5)
+    batch, rng = batch_for_step(cfg, make_task(cfg), 0)
+    v0 = initial_voltages(cfg, rng, batch.size)
+    loss, plain, _ = jax_loss_and_grad(cfg, net)(params, batch, v0)
+    # each trial's gradient alone, through the ordinary batch-mean gradient
+    model = Model(net, "linear", "linear")
+    alone = []
+    for b in range(batch.size):
+        one = make_batch(net, batch.t, batch.inputs[b:b + 1], batch.targets[b:b + 1], (0.0, cfg.duration),
+                         v0=v0[b:b + 1])
+        alone.append([np.asarray(g) / cfg.duration for g in value_and_grad(params, one, model=model,
+                                                                              rtol=cfg.rtol, atol=cfg.atol)[1]])
+    trained = [name in cfg.train for name in plain._fields]
+    norms = np.array([np.sqrt(sum(np.sum(g**2) for g, t in zip(a, trained) if t)) for a in alone])
+    assert np.max(norms) > 1.5 * np.median(norms)  # some trial is capped
+    for factor in (1.0, 1.5, 1e9):
+        c = TrainConfig(**{**cfg.__dict__, "trial_clip": factor})
+        loss_c, clipped, _ = jax_loss_and_grad(c, net)(params, batch, v0)
+        assert loss_c == pytest.approx(loss, rel=1e-12)  # the loss is not changed
+        w = np.minimum(1.0, factor * np.median(norms) / norms)
+        for k, (name, g) in enumerate(zip(plain._fields, clipped)):
+            expected = sum(w[b] * alone[b][k] for b in range(batch.size)) / batch.size
+            # a trial alone is stepped slightly differently from within the batch (solver rtol 1e-9)
+            np.testing.assert_allclose(g, expected, rtol=0, atol=1e-6 * np.max(np.abs(expected)), err_msg=name)
+    np.testing.assert_allclose(np.concatenate([np.ravel(g) for g in clipped]),  # factor 1e9 is the plain mean
+                               np.concatenate([np.ravel(g) for g in plain]), rtol=1e-9, atol=1e-15)
 
 
 @pytest.mark.parametrize("make,A", [(autoencoder, None), (predictive, PREDICTIVE_A)])
