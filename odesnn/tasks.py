@@ -118,8 +118,9 @@ class XORTask:
     first input pulse).
 
     Decision rule (used by :meth:`decide`): the mean readout over
-    ``[go, go + response_window]`` is compared with ``±threshold·amplitude``:
-    above → ``+1``, below → ``-1``, otherwise null (0).
+    ``[go + response_delay, go + response_delay + response_window]``, doubled
+    (the target bump's mean is half its peak), is compared with
+    ``±threshold·amplitude``: above → ``+1``, below → ``-1``, otherwise null (0).
     """
 
     duration: float = 600.0

@@ -4,8 +4,9 @@ A run writes into its directory ``DIR``:
 
 ``train_config.json``  the resolved :class:`TrainConfig`;
 ``metrics.jsonl``      one JSON line per step: ``loss``, ``skipped``, ``step_s`` (seconds for the batch's
-                       loss and gradient), ``grad_norm`` and ``grad_norms`` (the raw gradient's norm, in
-                       all and per trained parameter group, before clipping) and
+                       loss and gradient), ``grad_norm`` and ``grad_norms`` (the norm of the batch
+                       gradient, in all and per trained parameter group, before the global-norm clip;
+                       with ``trial_clip``, after the per-trial caps) and
                        ``spikes_per_neuron_per_s``;
 ``checkpoint.npz``     parameters, Adam state and step, written atomically every ``checkpoint_every`` steps;
 ``params.npz`` + ``config.json``  the trained network in the plain format of :func:`odesnn.save`.
