@@ -3,7 +3,8 @@
 A network receives one or two ±1 pulses and, at a go-cue, must answer with a
 + pulse for opposite signs, a − pulse for equal signs, and nothing after a
 single pulse. The defaults are small (a handful of steps); ``odesnn train xor
---out runs/xor`` uses the paper's 80 neurons.
+--out runs/xor`` uses the paper's 80 neurons. The paper's accuracy has not
+been reproduced yet: docs/reproduce.md gives the runs made and why they stall.
 
 Run ``python examples/xor.py``.
 """
