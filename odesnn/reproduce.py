@@ -253,6 +253,7 @@ def _figures(name, out, data):
             plt.close(fig)
     else:
         n = min(len(sols), 6)
+        sign = {1: "+", -1: "-", 0: "null"}
         fig, ax = plt.subplots(2, n, figsize=(3 * n, 6), squeeze=False, sharex=True)
         for j in range(n):
             s = sols[j]
@@ -260,7 +261,6 @@ def _figures(name, out, data):
             ax[0, j].plot(batch.t, batch.inputs[j][:, 1], label="go-cue")
             ax[0, j].plot(batch.t, s.o[:, 0], "k", label="output")
             ax[0, j].plot(batch.t, batch.targets[j][:, 0], "k--", lw=0.8, label="target")
-            sign = {1: "+", -1: "-", 0: "null"}
             ax[0, j].set(title=f"{'ABCDEF'[j] if j < 6 else j}: first {sign[int(batch.info['first_sign'][j])]}, "
                                f"output {sign[int(batch.info['labels'][j])]}", ylabel="signal")
             ax[1, j].plot(s.spike_times, s.spike_neurons, "|", ms=3, color="k")

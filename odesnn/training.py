@@ -269,7 +269,7 @@ def jax_loss_and_grad(cfg: TrainConfig, net: Network):
         per_trial = Params(*(np.asarray(g, dtype=float) for g in per_trial))
         weights = clip_weights(per_trial, cfg.train, cfg.trial_clip)
         grads = Params(*(np.tensordot(weights, g, axes=1) * scale / b.size for g in per_trial))
-        return float(np.mean(np.asarray(costs)) * scale), grads, np.asarray(counts)
+        return float(loss(costs)), grads, np.asarray(counts)
 
     return fn
 
@@ -339,7 +339,7 @@ def train(cfg: TrainConfig, out, resume=False, loss_and_grad=None, progress=True
                                     if name in cfg.train}
             updates, opt_state = optimizer.update(grads, opt_state, params)
             params = Params(*(np.asarray(p, dtype=float) for p in optax.apply_updates(params, updates)))
-            record["grad_norm"] = float(np.sqrt(sum(np.sum(g**2) for g in grads)))
+            record["grad_norm"] = float(np.sqrt(sum(n**2 for n in record["grad_norms"].values())))
         else:
             warnings.warn(f"step {step}: non-finite loss or gradient; batch skipped, parameters unchanged",
                           stacklevel=2)
