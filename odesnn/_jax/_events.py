@@ -80,9 +80,21 @@ def locate(solver, t0, t1, dense_v, level, a, b, n_iter):
     return jnp.clip(t, a, b)
 
 
-def skipped_zone(V, threshold, gate):
-    """Per neuron: crossed ``threshold`` with no sample inside its gate zone (the step may skip the pulse)."""
-    P = post(V, threshold)
-    u = (V - threshold.value) * threshold.direction / gate.width + 1.0
-    inside = (u >= 0) & (u < 1)
-    return P.any(axis=0) & ~inside.any(axis=0)
+def missed_charge(V, s0, s1, h, tau, threshold, gate, margin=0.25):
+    """Per neuron: a whole crossing of the gate zone whose synaptic charge the step did not deliver.
+
+    Between the ends of a step the slow synapse obeys ``τ ds/dt = -s + q(t)``
+    with ``q = g(v) dv/dt`` (:func:`odesnn._dynamics.vector_field`), so
+    ``τ (s₁ - s₀ e^{-h/τ}) = ∫ e^{-(t₁-t)/τ} q dt``. A neuron that starts the
+    step outside the zone and crosses the threshold within it carries charge
+    ``±1`` (the gate's unit integral, signed by the threshold's direction),
+    so that integral lies in ``[e^{-h/τ}, 1]``. A step whose Runge-Kutta
+    stages all fell outside the zone delivers about 0 instead, and its error
+    estimate cannot tell; it is flagged here when the delivered charge is
+    more than ``margin`` short of the lower bound.
+    """
+    outside = (V[0] - gate.edge(threshold)) * threshold.direction < 0
+    crossed = post(V, threshold).any(axis=0)
+    decay = jnp.exp(-h / tau)
+    charge = tau * (s1 - s0 * decay) * threshold.direction
+    return outside & crossed & (charge < decay - margin)

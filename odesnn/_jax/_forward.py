@@ -20,10 +20,11 @@ rejected and halved.
 the state there is read from the interpolant, the reset is applied and the
 solver restarts (``made_jump``).
 
-A step in which a neuron crosses a synaptic threshold while none of the
-step's samples (ends plus ``n_samples`` interior points of the interpolant)
-lies in that threshold's gate zone is rejected and halved: it may have
-stepped over the whole synaptic pulse without the error estimate seeing it.
+A step in which a neuron runs through a whole gate zone and crosses its
+synaptic threshold is checked for the charge the pulse must deliver to the
+neuron's slow synapse (:func:`._events.missed_charge`). If the charge is
+missing, every Runge-Kutta stage fell outside the zone and the error estimate
+never saw the pulse: the step is rejected and halved.
 
 Per accepted step only scalars are logged (where the step was meant to end
 and where it ended, and the event that ended it), plus the full state every
@@ -157,7 +158,7 @@ def _attempt(model: Model, opts, params, trial, t_end, c: _State, active) -> tup
         jumped = jnp.array(False)
         for th in ths:
             if th.synaptic:
-                jumped = jumped | jnp.any(ev.skipped_zone(V, th, net.gate))
+                jumped = jumped | jnp.any(ev.missed_charge(V, c.y[0].s, y1[0].s, t1 - c.t, net.tau, th, net.gate))
         h_new = jnp.where(ok & jumped, 0.5 * (t1 - c.t), h_new)
         ok = ok & ~jumped
     previous = model.input_kind == "previous" or model.target_kind == "previous"
