@@ -84,6 +84,9 @@ class TrainConfig:
     eval_trials: int = 8
     init: dict = field(default_factory=lambda: {"w_scale": 0.0, "wf_scale": 0.1, "u_scale": 0.05, "o_scale": 1.0,
                                                  "i0_scale": 0.0})
+    # a run directory (trained, or in progress) whose parameters start this run instead of `init`:
+    # fine-tuning, or one stage of a curriculum over `task_kwargs`
+    init_from: str | None = None
     task_kwargs: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -100,6 +103,8 @@ class TrainConfig:
         if self.trial_clip is not None and not (isinstance(self.trial_clip, (int, float)) and self.trial_clip > 0
                                                 and math.isfinite(self.trial_clip)):
             raise ValueError(f"`trial_clip` must be None or a positive number, got {self.trial_clip!r}")
+        if self.init_from is not None and not isinstance(self.init_from, str):
+            raise ValueError(f"`init_from` must be None or a run directory path, got {self.init_from!r}")
         bad = [g for g in self.train if g not in Params._fields]
         if bad:
             raise ValueError(f"`train` has unknown parameter groups {bad}; known: {Params._fields}")
@@ -170,6 +175,25 @@ def batch_for_step(cfg: TrainConfig, task, step, size=None, salt=0):
     """The minibatch of ``step``: a function of ``(seed, step)`` only."""
     rng = np.random.default_rng([cfg.seed, salt, step])
     return task.sample(rng, size or cfg.batch_size), rng
+
+
+def initial_params(cfg: TrainConfig, net: Network) -> Params:
+    """The parameters a run starts from: ``cfg.init_from``'s, or drawn from ``cfg.init``."""
+    if cfg.init_from is None:
+        params = net.init_params(cfg.seed, **cfg.init)
+        return params._replace(I0=np.zeros(cfg.n_neurons)) if cfg.neuron == "nif" else params
+    try:
+        _, src_net, params = load_run(cfg.init_from)
+    except FileNotFoundError as exc:
+        raise FileNotFoundError(f"`init_from`={cfg.init_from!r}: {exc}") from None
+    mine, theirs = net.config(), src_net.config()
+    # the parameters' meaning and shapes; the gate, time constants and cost may change between stages
+    differ = [k for k in ("n_neurons", "n_inputs", "n_outputs", "neuron", "W_mask", "Wf_mask")
+              if mine.get(k) != theirs.get(k)]
+    if differ:
+        raise ValueError(f"`init_from`={cfg.init_from!r} holds a different network (differs in {differ}) "
+                         f"from the one this config builds")
+    return net.check_params(Params(*(np.array(p, dtype=float) for p in params)))
 
 
 def initial_voltages(cfg, rng, size):
@@ -302,9 +326,7 @@ def train(cfg: TrainConfig, out, resume=False, loss_and_grad=None, progress=True
     fn = loss_and_grad or jax_loss_and_grad(cfg, net)
     schedule = optax.cosine_decay_schedule(cfg.lr, cfg.steps, alpha=cfg.lr_final / cfg.lr)
     optimizer = optax.chain(optax.clip_by_global_norm(cfg.clip), optax.adam(schedule))
-    params = net.init_params(cfg.seed, **cfg.init)
-    if cfg.neuron == "nif":
-        params = params._replace(I0=np.zeros(cfg.n_neurons))
+    params = initial_params(cfg, net)
     opt_state = optimizer.init(params)
     start = 0
     metrics_path = out / "metrics.jsonl"

@@ -219,3 +219,38 @@ def test_a_run_whose_every_batch_fails_stops_with_a_clear_error(tmp_path):
     with np.load(tmp_path / "checkpoint.npz") as ck:
         assert int(ck["step"]) == 6
         assert np.all(np.isfinite(ck["param_U"]))
+
+
+def test_init_from_starts_a_run_at_another_runs_parameters(tmp_path):
+    base = {k: v for k, v in SMALL.items() if k not in ("steps", "checkpoint_every")}
+    first = default_config("autoencoder", quick=True, steps=3, checkpoint_every=3, **base)
+    _, trained = train(first, tmp_path / "stage1", loss_and_grad=_fake_loss_and_grad(set()), progress=False)
+    seen = []
+
+    def record_first(params, batch, v0, count):
+        seen.append([np.array(p) for p in params])
+        return _fake_loss_and_grad(set())(params, batch, v0, count)
+
+    second = default_config("autoencoder", quick=True, steps=2, checkpoint_every=2, init_from=str(tmp_path / "stage1"),
+                            **base)
+    train(second, tmp_path / "stage2", loss_and_grad=record_first, progress=False)
+    for a, b in zip(seen[0], trained):
+        np.testing.assert_array_equal(a, b)
+    fresh = default_config("autoencoder", quick=True, steps=1, **base)
+    assert not np.array_equal(trained.U, _first_params(fresh).U)  # stage 1 moved them
+    saved = json.loads((tmp_path / "stage2" / "train_config.json").read_text())
+    assert saved["init_from"] == str(tmp_path / "stage1")
+    with pytest.raises(ValueError, match=r"`init_from`=.*different network.*n_neurons"):
+        train(default_config("autoencoder", quick=True, init_from=str(tmp_path / "stage1"),
+                             **{**base, "n_neurons": 7}), tmp_path / "bad", progress=False)
+    with pytest.raises(FileNotFoundError, match=r"`init_from`="):
+        train(default_config("autoencoder", quick=True, init_from=str(tmp_path / "nowhere"), **base),
+              tmp_path / "bad2", progress=False)
+    with pytest.raises(ValueError, match=r"`init_from` must be None or a run directory path, got 3"):
+        TrainConfig(init_from=3)
+
+
+def _first_params(cfg):
+    from odesnn.training import build_network, initial_params
+
+    return initial_params(cfg, build_network(cfg))
