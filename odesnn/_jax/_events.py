@@ -91,10 +91,12 @@ def missed_charge(V, s0, s1, h, tau, threshold, gate, margin=0.25):
     so that integral lies in ``[e^{-h/τ}, 1]``. A step whose Runge-Kutta
     stages all fell outside the zone delivers about 0 instead, and its error
     estimate cannot tell; it is flagged here when the delivered charge is
-    more than ``margin`` short of the lower bound.
+    more than ``margin`` short of the lower bound. A step so long that the
+    bound itself falls below ``2 margin`` (``h > τ ln(1/(2 margin))``) cannot
+    tell the two apart and is flagged too.
     """
     outside = (V[0] - gate.edge(threshold)) * threshold.direction < 0
     crossed = post(V, threshold).any(axis=0)
     decay = jnp.exp(-h / tau)
     charge = tau * (s1 - s0 * decay) * threshold.direction
-    return outside & crossed & (charge < decay - margin)
+    return outside & crossed & ((charge < decay - margin) | (decay < 2 * margin))
