@@ -87,6 +87,9 @@ class TrainConfig:
     # a run directory (trained, or in progress) whose parameters start this run instead of `init`:
     # fine-tuning, or one stage of a curriculum over `task_kwargs`
     init_from: str | None = None
+    # per-group multipliers of the learning rate, e.g. {"I0": 0.02}: Adam moves every entry by about
+    # the learning rate, whatever the scale of its group (groups not named keep 1)
+    lr_scale: dict = field(default_factory=dict)
     task_kwargs: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -105,6 +108,11 @@ class TrainConfig:
             raise ValueError(f"`trial_clip` must be None or a positive number, got {self.trial_clip!r}")
         if self.init_from is not None and not isinstance(self.init_from, str):
             raise ValueError(f"`init_from` must be None or a run directory path, got {self.init_from!r}")
+        for name, val in dict(self.lr_scale).items():
+            if name not in Params._fields:
+                raise ValueError(f"`lr_scale` names unknown parameter group {name!r}; known: {Params._fields}")
+            if not (isinstance(val, (int, float)) and val >= 0 and math.isfinite(val)):
+                raise ValueError(f"`lr_scale`[{name!r}] must be a non-negative number, got {val!r}")
         bad = [g for g in self.train if g not in Params._fields]
         if bad:
             raise ValueError(f"`train` has unknown parameter groups {bad}; known: {Params._fields}")
@@ -339,6 +347,7 @@ def train(cfg: TrainConfig, out, resume=False, loss_and_grad=None, progress=True
             metrics_path.unlink()
         (out / "train_config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=2) + "\n")
     mask = Params(*(1.0 if name in cfg.train else 0.0 for name in Params._fields))
+    step_scale = Params(*(float(cfg.lr_scale.get(name, 1.0)) for name in Params._fields))
     bar = _Progress(cfg.steps, start) if progress else None
     rate = None
     skipped_in_a_row = 0
@@ -360,6 +369,7 @@ def train(cfg: TrainConfig, out, resume=False, loss_and_grad=None, progress=True
             record["grad_norms"] = {name: float(np.linalg.norm(g)) for name, g in zip(Params._fields, grads)
                                     if name in cfg.train}
             updates, opt_state = optimizer.update(grads, opt_state, params)
+            updates = Params(*(u * k for u, k in zip(updates, step_scale)))
             params = Params(*(np.asarray(p, dtype=float) for p in optax.apply_updates(params, updates)))
             record["grad_norm"] = float(np.sqrt(sum(n**2 for n in record["grad_norms"].values())))
         else:

@@ -254,3 +254,23 @@ def _first_params(cfg):
     from odesnn.training import build_network, initial_params
 
     return initial_params(cfg, build_network(cfg))
+
+
+def test_lr_scale_multiplies_each_groups_step(tmp_path):
+    base = {k: v for k, v in SMALL.items() if k not in ("steps", "checkpoint_every")}
+    runs = {}
+    for label, scale in (("plain", {}), ("scaled", {"U": 0.5, "Wf": 0.0})):
+        cfg = default_config("autoencoder", quick=True, steps=1, checkpoint_every=1, lr_scale=scale, **base)
+        start = _first_params(cfg)
+        _, end = train(cfg, tmp_path / label, loss_and_grad=_fake_loss_and_grad(set()), progress=False)
+        runs[label] = [np.asarray(b) - np.asarray(a) for a, b in zip(start, end)]
+    from odesnn import Params
+
+    for name, plain, scaled in zip(Params._fields, runs["plain"], runs["scaled"]):  # one Adam step each
+        factor = {"U": 0.5, "Wf": 0.0}.get(name, 1.0)
+        np.testing.assert_allclose(scaled, factor * plain, rtol=1e-12, atol=0, err_msg=name)
+    assert np.any(runs["plain"][Params._fields.index("U")] != 0)
+    with pytest.raises(ValueError, match=r"`lr_scale` names unknown parameter group 'V'"):
+        TrainConfig(lr_scale={"V": 1.0})
+    with pytest.raises(ValueError, match=r"`lr_scale`\['U'\] must be a non-negative number, got -1"):
+        TrainConfig(lr_scale={"U": -1})
