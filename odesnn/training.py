@@ -108,7 +108,9 @@ class TrainConfig:
             raise ValueError(f"`trial_clip` must be None or a positive number, got {self.trial_clip!r}")
         if self.init_from is not None and not isinstance(self.init_from, str):
             raise ValueError(f"`init_from` must be None or a run directory path, got {self.init_from!r}")
-        for name, val in dict(self.lr_scale).items():
+        if not isinstance(self.lr_scale, dict):
+            raise ValueError(f"`lr_scale` must be a dict of parameter group to factor, got {self.lr_scale!r}")
+        for name, val in self.lr_scale.items():
             if name not in Params._fields:
                 raise ValueError(f"`lr_scale` names unknown parameter group {name!r}; known: {Params._fields}")
             if not (isinstance(val, (int, float)) and val >= 0 and math.isfinite(val)):
@@ -334,11 +336,13 @@ def train(cfg: TrainConfig, out, resume=False, loss_and_grad=None, progress=True
     fn = loss_and_grad or jax_loss_and_grad(cfg, net)
     schedule = optax.cosine_decay_schedule(cfg.lr, cfg.steps, alpha=cfg.lr_final / cfg.lr)
     optimizer = optax.chain(optax.clip_by_global_norm(cfg.clip), optax.adam(schedule))
-    params = initial_params(cfg, net)
+    resuming = resume and _checkpoint_path(out).exists()
+    # a resumed run reads its parameters from the checkpoint (`init_from` may be gone by then)
+    params = net.init_params(cfg.seed, **cfg.init) if resuming else initial_params(cfg, net)
     opt_state = optimizer.init(params)
     start = 0
     metrics_path = out / "metrics.jsonl"
-    if resume and _checkpoint_path(out).exists():
+    if resuming:
         start, params, opt_state = _read_checkpoint(out, opt_state)
         _truncate_metrics(metrics_path, start)
         log(f"resuming {out} at step {start}")

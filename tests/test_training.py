@@ -248,6 +248,12 @@ def test_init_from_starts_a_run_at_another_runs_parameters(tmp_path):
               tmp_path / "bad2", progress=False)
     with pytest.raises(ValueError, match=r"`init_from` must be None or a run directory path, got 3"):
         TrainConfig(init_from=3)
+    import shutil
+
+    shutil.rmtree(tmp_path / "stage1")  # resuming reads the checkpoint, not `init_from`
+    _, resumed = train(second, tmp_path / "stage2", resume=True, loss_and_grad=record_first, progress=False)
+    with np.load(tmp_path / "stage2" / "checkpoint.npz") as ck:
+        np.testing.assert_array_equal(resumed.U, ck["param_U"])
 
 
 def _first_params(cfg):
@@ -270,6 +276,8 @@ def test_lr_scale_multiplies_each_groups_step(tmp_path):
         factor = {"U": 0.5, "Wf": 0.0}.get(name, 1.0)
         np.testing.assert_allclose(scaled, factor * plain, rtol=1e-12, atol=0, err_msg=name)
     assert np.any(runs["plain"][Params._fields.index("U")] != 0)
+    with pytest.raises(ValueError, match=r"`lr_scale` must be a dict of parameter group to factor, got"):
+        TrainConfig(lr_scale=[1.0])
     with pytest.raises(ValueError, match=r"`lr_scale` names unknown parameter group 'V'"):
         TrainConfig(lr_scale={"V": 1.0})
     with pytest.raises(ValueError, match=r"`lr_scale`\['U'\] must be a non-negative number, got -1"):
