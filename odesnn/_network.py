@@ -151,11 +151,13 @@ class Network:
 
     # -- construction and checks -------------------------------------------
     def init_params(self, seed=0, *, w_scale=0.5, wf_scale=0.5, u_scale=1.0, o_scale=0.5, i0_scale=0.0,
-                    u_sphere=False) -> Params:
+                    u_sphere=False, i0_mean=0.0) -> Params:
         """Random Gaussian parameters scaled by ``1/sqrt(fan_in)``; masks applied.
 
         With ``u_sphere=True`` each row of ``U`` is a uniformly random direction of
         norm ``u_scale`` instead (every neuron receives the same input power).
+        ``I0`` is drawn from a normal distribution of mean ``i0_mean`` and standard
+        deviation ``i0_scale``.
         """
         rng = np.random.default_rng(seed)
         N, M, K = self.n_neurons, self.n_inputs, self.n_outputs
@@ -165,7 +167,7 @@ class Network:
         if u_sphere and M > 0:
             U = u_scale * U / np.maximum(np.linalg.norm(U, axis=1, keepdims=True), 1e-300)
         O = o_scale * rng.standard_normal((K, N)) / np.sqrt(N)
-        I0 = i0_scale * rng.standard_normal(N)
+        I0 = i0_mean + i0_scale * rng.standard_normal(N)
         return Params(W, Wf, U, O, I0)
 
     def check_params(self, params) -> Params:

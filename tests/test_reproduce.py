@@ -43,6 +43,16 @@ def test_sphere_init_gives_equal_input_norms():
     assert np.std(np.linalg.norm(gauss, axis=1)) > 0.1
 
 
+def test_i0_mean_shifts_the_drawn_bias_currents():
+    from odesnn import Network
+
+    net = Network(12, 2, 1)
+    base, shifted = net.init_params(4, i0_scale=0.005), net.init_params(4, i0_scale=0.005, i0_mean=-0.03)
+    np.testing.assert_allclose(shifted.I0 - base.I0, -0.03, rtol=1e-12)
+    for a, b in zip(base[:4], shifted[:4]):  # nothing else changes
+        np.testing.assert_array_equal(a, b)
+
+
 def test_xor_readouts_from_jax_match_scipy():
     """The batched JAX readouts used for XOR accuracy agree with the SciPy reference."""
     from odesnn import simulate
