@@ -12,6 +12,7 @@ Times are in ms and rates in Hz throughout.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, fields
 from typing import NamedTuple
@@ -529,3 +530,74 @@ def compare_weights(trained, predicted, off_diagonal=True):
     norm = float(np.linalg.norm(a))
     rel = float(np.linalg.norm(a - slope * b) / norm) if norm > 0 and np.isfinite(slope) else np.nan
     return WeightComparison(corr, slope, rel, a, b)
+
+
+# -- sensitivity to the initial state -------------------------------------------------------------------------------
+
+
+class PerturbationGrowth(NamedTuple):
+    """How a tiny perturbation of the initial voltages grows (:func:`perturbation_growth`).
+
+    Attributes
+    ----------
+    t : ndarray (T,)
+        Times, ms.
+    distance : ndarray (T,)
+        ``max_n |s_n(t) - s'_n(t)|`` between the two runs, 1/ms. One spike more
+        or less changes ``s`` by ``1/τ``.
+    eps : float
+        Size of the perturbation (largest change of any initial voltage).
+    """
+
+    t: np.ndarray
+    distance: np.ndarray
+    eps: float
+
+    def growth(self):
+        """``distance / eps`` at each time: the amplification of the perturbation."""
+        return self.distance / self.eps
+
+    def rate(self, ceiling=1e-3):
+        """Growth rate (1/ms) of a least-squares line through ``log distance``.
+
+        The fit uses the times where ``0 < distance < ceiling``, so that it stops
+        before the difference saturates at whole spikes. Positive: perturbations
+        grow (``1/rate`` is the e-folding time); negative: they die away. NaN
+        when fewer than two times qualify.
+        """
+        keep = (self.distance > 0) & (self.distance < ceiling)
+        if np.count_nonzero(keep) < 2:
+            return float("nan")
+        return float(np.polyfit(self.t[keep], np.log(self.distance[keep]), 1)[0])
+
+
+def perturbation_growth(net, params, inputs=None, target=None, t_span=None, *, v0=None, eps=1e-9, seed=0,
+                        t_eval=None, backend="scipy", **options):
+    """Simulate twice, the second time with the initial voltages moved by at most ``eps``.
+
+    A test of whether a network is chaotic in the regime of a trial: the
+    exact gradient of a cost over that trial carries the same amplification.
+    Arguments are those of :func:`odesnn.simulate`, plus ``eps`` (positive; the
+    perturbation is ``eps`` times a random direction of unit largest entry,
+    drawn from ``seed``) and ``t_eval`` (default: 201 points over ``t_span``).
+    Use a tolerance well below ``eps`` (the defaults of the SciPy backend are),
+    or the solver's own error drowns the perturbation.
+
+    Returns
+    -------
+    PerturbationGrowth
+    """
+    from ._api import simulate
+
+    if not (isinstance(eps, (int, float)) and math.isfinite(eps) and eps > 0):
+        raise ValueError(f"`eps` must be a positive number, got {eps!r}")
+    if t_span is None:
+        raise ValueError("`t_span` is required: (t0, t1) in ms")
+    t_eval = np.linspace(float(t_span[0]), float(t_span[1]), 201) if t_eval is None else np.asarray(t_eval, float)
+    v0 = np.zeros(net.n_neurons) if v0 is None else np.asarray(v0, dtype=float)
+    direction = np.random.default_rng(seed).uniform(-1.0, 1.0, net.n_neurons)
+    direction /= np.max(np.abs(direction))
+    runs = [simulate(net, params, inputs, target, t_span, v0=v, backend=backend, t_eval=t_eval, **options)
+            for v in (v0, v0 + eps * direction)]
+    distance = np.max(np.abs(np.asarray(runs[0].s) - np.asarray(runs[1].s)), axis=1)
+    return PerturbationGrowth(np.asarray(runs[0].t, dtype=float), distance, float(eps))

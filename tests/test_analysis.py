@@ -147,3 +147,49 @@ def test_weight_comparison():
     assert 0 < noisy.correlation < 1
     with pytest.raises(ValueError, match="shape"):
         an.compare_weights(pred, pred[:4])
+
+
+def test_perturbation_of_a_lone_nif_only_shifts_its_spikes():
+    """Closed form: v0 + ε shifts every spike of a lone NIF neuron (constant I) by ε/I, so the trace moves by at
+    most (ε/I)·max|ds/dt| = ε (g_max + s_max/I)/τ, and never grows."""
+    I, tau = 0.05, 10.0
+    net = odesnn.Network(1, 1, 1, neuron=odesnn.NIF(), gate=odesnn.Gate("smooth", 0.1), tau=tau)
+    params = odesnn.Params(np.zeros((1, 1)), np.zeros((1, 0)), np.zeros((1, 1)), np.ones((1, 1)), np.array([I]))
+    g = an.perturbation_growth(net, params, t_span=(0.0, 200.0), v0=np.array([0.2]), eps=1e-7,
+                               t_eval=np.linspace(0.0, 200.0, 4001))
+    g_max = 140 / 64 / 0.1  # the smooth profile's peak over the gate width
+    s_max = 1 / tau / (1 - np.exp(-1 / (I * tau)))  # periodic firing at rate I: the trace's peak
+    bound = (g_max + s_max / I) / tau
+    assert g.growth().max() <= 1.01 * bound
+    assert g.growth().max() > 0.2 * bound  # the sampling does catch the pulses
+    with pytest.raises(ValueError, match=r"`eps` must be a positive number, got -1"):
+        an.perturbation_growth(net, params, t_span=(0.0, 1.0), eps=-1)
+
+
+def test_growth_rate_of_an_exponential():
+    t = np.linspace(0.0, 100.0, 51)
+    g = an.PerturbationGrowth(t, 1e-9 * np.exp(0.05 * t), 1e-9)
+    assert abs(g.rate() - 0.05) < 1e-12  # fitted below the ceiling 1e-3 (t < 138 ms)
+    assert abs(an.PerturbationGrowth(t, 1e-9 * np.exp(-0.02 * t), 1e-9).rate() + 0.02) < 1e-12
+    assert np.isnan(an.PerturbationGrowth(t, np.zeros_like(t), 1e-9).rate())
+
+
+@pytest.mark.slow
+def test_the_xor_initialisation_is_chaotic_at_the_bifurcation_and_stable_below_it():
+    """docs/reproduce.md: with I_o ~ N(0, 0.005²) each theta neuron sits at its saddle-node and perturbations grow;
+    0.03 below it they die away."""
+    from odesnn.training import batch_for_step, build_network, default_config, initial_voltages, make_task
+
+    cfg = default_config("xor", duration=300.0)
+    net = build_network(cfg)
+    batch, rng = batch_for_step(cfg, make_task(cfg), 0, size=1)
+    v0 = initial_voltages(cfg, rng, 1)[0]
+    growth = {}
+    for mean in (0.0, -0.03):
+        params = net.init_params(0, **{**cfg.init, "i0_mean": mean})
+        growth[mean] = an.perturbation_growth(net, params, (batch.t, batch.inputs[0]), None, (0.0, 300.0), v0=v0)
+    assert growth[0.0].rate() > 0.005 and growth[0.0].growth()[-1] > 1
+    stable = growth[-0.03]
+    assert stable.growth()[-1] < 1e-6
+    # NaN: the two runs became identical, the perturbation having died out below double precision
+    assert np.isnan(stable.rate()) or stable.rate() < -0.01
