@@ -335,7 +335,10 @@ def train(cfg: TrainConfig, out, resume=False, loss_and_grad=None, progress=True
     task = make_task(cfg)
     fn = loss_and_grad or jax_loss_and_grad(cfg, net)
     schedule = optax.cosine_decay_schedule(cfg.lr, cfg.steps, alpha=cfg.lr_final / cfg.lr)
-    optimizer = optax.chain(optax.clip_by_global_norm(cfg.clip), optax.adam(schedule))
+    step_scale = Params(*(float(cfg.lr_scale.get(name, 1.0)) for name in Params._fields))
+    optimizer = optax.chain(optax.clip_by_global_norm(cfg.clip), optax.adam(schedule),
+                            optax.stateless(lambda updates, params=None: Params(*(u * k for u, k in
+                                                                                  zip(updates, step_scale)))))
     resuming = resume and _checkpoint_path(out).exists()
     # a resumed run reads its parameters from the checkpoint (`init_from` may be gone by then)
     params = net.init_params(cfg.seed, **cfg.init) if resuming else initial_params(cfg, net)
@@ -351,7 +354,6 @@ def train(cfg: TrainConfig, out, resume=False, loss_and_grad=None, progress=True
             metrics_path.unlink()
         (out / "train_config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=2) + "\n")
     mask = Params(*(1.0 if name in cfg.train else 0.0 for name in Params._fields))
-    step_scale = Params(*(float(cfg.lr_scale.get(name, 1.0)) for name in Params._fields))
     bar = _Progress(cfg.steps, start) if progress else None
     rate = None
     skipped_in_a_row = 0
@@ -373,7 +375,6 @@ def train(cfg: TrainConfig, out, resume=False, loss_and_grad=None, progress=True
             record["grad_norms"] = {name: float(np.linalg.norm(g)) for name, g in zip(Params._fields, grads)
                                     if name in cfg.train}
             updates, opt_state = optimizer.update(grads, opt_state, params)
-            updates = Params(*(u * k for u, k in zip(updates, step_scale)))
             params = Params(*(np.asarray(p, dtype=float) for p in optax.apply_updates(params, updates)))
             record["grad_norm"] = float(np.sqrt(sum(n**2 for n in record["grad_norms"].values())))
         else:
