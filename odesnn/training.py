@@ -90,6 +90,11 @@ class TrainConfig:
     # per-group multipliers of the learning rate, e.g. {"I0": 0.02}: Adam moves every entry by about
     # the learning rate, whatever the scale of its group (groups not named keep 1)
     lr_scale: dict = field(default_factory=dict)
+    # "gradient": O is trained by Adam like the other groups; "lstsq": O is refitted before every step by ridge
+    # regression on running state statistics (odesnn._readout.LstsqReadout), and Adam trains the rest
+    readout: str = "gradient"
+    readout_decay: float = 0.9
+    readout_ridge: float = 1e-4
     task_kwargs: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -115,6 +120,13 @@ class TrainConfig:
                 raise ValueError(f"`lr_scale` names unknown parameter group {name!r}; known: {Params._fields}")
             if not (isinstance(val, (int, float)) and val >= 0 and math.isfinite(val)):
                 raise ValueError(f"`lr_scale`[{name!r}] must be a non-negative number, got {val!r}")
+        if self.readout not in ("gradient", "lstsq"):
+            raise ValueError(f"`readout` must be 'gradient' or 'lstsq', got {self.readout!r}")
+        if not (isinstance(self.readout_decay, (int, float)) and 0 <= self.readout_decay < 1):
+            raise ValueError(f"`readout_decay` must be in [0, 1), got {self.readout_decay!r}")
+        if not (isinstance(self.readout_ridge, (int, float)) and self.readout_ridge > 0
+                and math.isfinite(self.readout_ridge)):
+            raise ValueError(f"`readout_ridge` must be a positive number, got {self.readout_ridge!r}")
         bad = [g for g in self.train if g not in Params._fields]
         if bad:
             raise ValueError(f"`train` has unknown parameter groups {bad}; known: {Params._fields}")
@@ -234,19 +246,22 @@ def _checkpoint_path(out):
     return Path(out) / "checkpoint.npz"
 
 
-def _write_checkpoint(out, step, params, opt_state):
+def _write_checkpoint(out, step, params, opt_state, readout=None):
     import jax
 
     leaves = jax.tree.leaves(opt_state)
     arrays = {f"param_{n}": np.asarray(v) for n, v in zip(Params._fields, params)}
     arrays.update({f"opt_{i}": np.asarray(leaf) for i, leaf in enumerate(leaves)})
+    arrays.update(readout.state() if readout is not None else {})
     save_npz(_checkpoint_path(out), step=np.int64(step), **arrays)
 
 
-def _read_checkpoint(out, opt_state_template):
+def _read_checkpoint(out, opt_state_template, readout=None):
     import jax
 
     with np.load(_checkpoint_path(out)) as data:
+        if readout is not None:
+            readout.load_state(data)
         step = int(data["step"])
         params = Params(*(data[f"param_{n}"] for n in Params._fields))
         leaves, treedef = jax.tree.flatten(opt_state_template)
@@ -308,6 +323,24 @@ def jax_loss_and_grad(cfg: TrainConfig, net: Network):
     return fn
 
 
+def jax_states(cfg: TrainConfig, net: Network):
+    """A function ``(params, TaskBatch, v0) -> s`` giving the synaptic states ``(B, T, N)`` on the batch's grid."""
+    import jax.numpy as jnp
+
+    from ._jax import Model, cast, make_batch
+    from ._jax._run import forward_jit
+
+    opts = jax_options(cfg)
+    model = Model(net, "linear", "linear")
+
+    def fn(params, batch, v0):
+        b = make_batch(net, batch.t, batch.inputs, batch.targets, (0.0, cfg.duration), v0=v0)
+        p, b = cast(params, b, opts.real_dtype())
+        return np.asarray(forward_jit(model, opts, p, b, jnp.asarray(batch.t, opts.real_dtype())).saved[0].s)
+
+    return fn
+
+
 def clip_weights(per_trial_grads, groups, factor):
     """Per-trial weights ``min(1, factor · median(norms) / norm)`` of the gradients (arrays leading with B).
 
@@ -320,11 +353,12 @@ def clip_weights(per_trial_grads, groups, factor):
     return np.where(norms > cap, cap / np.where(norms > 0, norms, 1.0), 1.0)
 
 
-def train(cfg: TrainConfig, out, resume=False, loss_and_grad=None, progress=True, log=print):
+def train(cfg: TrainConfig, out, resume=False, loss_and_grad=None, progress=True, log=print, states_fn=None):
     """Train ``cfg`` into directory ``out``; returns the trained ``(net, params)``.
 
     ``loss_and_grad(params, batch, v0, count_spikes)`` defaults to the JAX adjoint (which counts spikes at
     every step; ``count_spikes``, true every ``cfg.log_every`` steps, asks other functions to).
+    ``states_fn(params, batch, v0)``, used with ``cfg.readout="lstsq"``, defaults to :func:`jax_states`.
     """
     import jax
     import optax
@@ -339,6 +373,12 @@ def train(cfg: TrainConfig, out, resume=False, loss_and_grad=None, progress=True
     optimizer = optax.chain(optax.clip_by_global_norm(cfg.clip), optax.adam(schedule),
                             optax.stateless(lambda updates, params=None: Params(*(u * k for u, k in
                                                                                   zip(updates, step_scale)))))
+    readout = None
+    if cfg.readout == "lstsq":
+        from ._readout import LstsqReadout
+
+        readout = LstsqReadout(net.n_neurons, net.n_outputs, cfg.readout_decay, cfg.readout_ridge)
+        states_of = states_fn or jax_states(cfg, net)
     resuming = resume and _checkpoint_path(out).exists()
     # a resumed run reads its parameters from the checkpoint (`init_from` may be gone by then)
     params = net.init_params(cfg.seed, **cfg.init) if resuming else initial_params(cfg, net)
@@ -346,14 +386,16 @@ def train(cfg: TrainConfig, out, resume=False, loss_and_grad=None, progress=True
     start = 0
     metrics_path = out / "metrics.jsonl"
     if resuming:
-        start, params, opt_state = _read_checkpoint(out, opt_state)
+        start, params, opt_state = _read_checkpoint(out, opt_state, readout)
         _truncate_metrics(metrics_path, start)
         log(f"resuming {out} at step {start}")
     else:
         if metrics_path.exists():
             metrics_path.unlink()
         (out / "train_config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=2) + "\n")
-    mask = Params(*(1.0 if name in cfg.train else 0.0 for name in Params._fields))
+    # with the least-squares readout, O is set by `readout` and Adam leaves it alone
+    trained = tuple(g for g in cfg.train if not (readout is not None and g == "O"))
+    mask = Params(*(1.0 if name in trained else 0.0 for name in Params._fields))
     bar = _Progress(cfg.steps, start) if progress else None
     rate = None
     skipped_in_a_row = 0
@@ -362,6 +404,8 @@ def train(cfg: TrainConfig, out, resume=False, loss_and_grad=None, progress=True
         v0 = initial_voltages(cfg, rng, batch.size)
         count = step % cfg.log_every == 0
         t_step = time.perf_counter()
+        if readout is not None and readout.ready:
+            params = params._replace(O=readout.solve())
         try:
             loss, grads, spikes = fn(params, batch, v0, count)
         except (SimulationError, FloatingPointError) as exc:  # a failed simulation (runaway) skips the batch
@@ -373,7 +417,9 @@ def train(cfg: TrainConfig, out, resume=False, loss_and_grad=None, progress=True
         if finite:
             grads = Params(*(g * m for g, m in zip(grads, mask)))
             record["grad_norms"] = {name: float(np.linalg.norm(g)) for name, g in zip(Params._fields, grads)
-                                    if name in cfg.train}
+                                    if name in trained}
+            if readout is not None:  # the states the loss was measured at, before the update
+                readout.update(states_of(params, batch, v0), batch.targets)
             updates, opt_state = optimizer.update(grads, opt_state, params)
             params = Params(*(np.asarray(p, dtype=float) for p in optax.apply_updates(params, updates)))
             record["grad_norm"] = float(np.sqrt(sum(n**2 for n in record["grad_norms"].values())))
@@ -389,7 +435,7 @@ def train(cfg: TrainConfig, out, resume=False, loss_and_grad=None, progress=True
             bar.update(step, loss, rate)
         skipped_in_a_row = 0 if finite else skipped_in_a_row + 1
         if skipped_in_a_row >= cfg.max_skipped:
-            _write_checkpoint(out, step + 1, params, opt_state)
+            _write_checkpoint(out, step + 1, params, opt_state, readout)
             if bar:
                 bar.close()
             rate_txt = "" if rate is None else f"; last rate {rate:.0f} spikes/neuron/s"
@@ -399,9 +445,11 @@ def train(cfg: TrainConfig, out, resume=False, loss_and_grad=None, progress=True
                 f"The parameters of the last good update are in {_checkpoint_path(out)}; lower `lr` or change "
                 f"`init` and train again.")
         if (step + 1) % cfg.checkpoint_every == 0 or step + 1 == cfg.steps:
-            _write_checkpoint(out, step + 1, params, opt_state)
+            _write_checkpoint(out, step + 1, params, opt_state, readout)
     if bar:
         bar.close()
+    if readout is not None and readout.ready:  # the saved network reads out with every batch seen
+        params = params._replace(O=readout.solve())
     save(out, net, params, extra_config={"train_config": dataclasses.asdict(cfg)})
     del jax
     return net, params

@@ -1,0 +1,150 @@
+"""The least-squares readout (variable projection): the fit against an independent least-squares solve, and its
+place in training (Adam leaves O alone, checkpoints carry the statistics)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from odesnn._readout import LstsqReadout
+from odesnn.training import TrainConfig, default_config, train
+
+
+def _batches(rng, n_batches, N=5, n_out=2, B=3, T=40, noise=0.1):
+    O_true = rng.normal(size=(n_out, N))
+    out = []
+    for _ in range(n_batches):
+        S = rng.normal(size=(B, T, N)) + rng.normal(size=N)  # correlated, offset states
+        out.append((S, S @ O_true.T + noise * rng.normal(size=(B, T, n_out))))
+    return O_true, out
+
+
+def test_fit_equals_a_weighted_ridge_solve_of_the_stacked_batches():
+    rng = np.random.default_rng(0)
+    _, batches = _batches(rng, 4)
+    decay, ridge = 0.7, 1e-2
+    readout = LstsqReadout(5, 2, decay=decay, ridge=ridge)
+    for S, Y in batches:
+        readout.update(S, Y)
+    # independent: batch k (of K) weighs decay**(K-1-k) / (its sample count), normalised; ridge rows appended
+    K = len(batches)
+    w = np.array([decay ** (K - 1 - k) for k in range(K)])
+    w /= w.sum()
+    X = np.concatenate([np.sqrt(wk / S[..., 0].size) * S.reshape(-1, 5) for wk, (S, _) in zip(w, batches)])
+    Y = np.concatenate([np.sqrt(wk / S[..., 0].size) * Yk.reshape(-1, 2) for wk, (S, Yk) in zip(w, batches)])
+    penalty = ridge * np.sum(X**2) / 5  # tr(E[s sᵀ]) / N
+    Xa = np.vstack([X, np.sqrt(penalty) * np.eye(5)])
+    Ya = np.vstack([Y, np.zeros((5, 2))])
+    expected = np.linalg.lstsq(Xa, Ya, rcond=None)[0].T
+    np.testing.assert_allclose(readout.solve(), expected, rtol=1e-10, atol=1e-12)
+
+
+def test_noise_free_readout_is_recovered():
+    rng = np.random.default_rng(1)
+    O_true, batches = _batches(rng, 3, noise=0.0)
+    readout = LstsqReadout(5, 2, decay=0.5, ridge=1e-12)
+    for S, Y in batches:
+        readout.update(S, Y)
+    np.testing.assert_allclose(readout.solve(), O_true, rtol=0, atol=1e-9)
+
+
+def test_bad_arguments_are_named():
+    with pytest.raises(ValueError, match=r"readout `decay` must be in \[0, 1\), got 1"):
+        LstsqReadout(3, 1, decay=1)
+    with pytest.raises(ValueError, match=r"readout `ridge` must be a positive number, got 0"):
+        LstsqReadout(3, 1, ridge=0)
+    readout = LstsqReadout(3, 1)
+    with pytest.raises(RuntimeError, match="before any update"):
+        readout.solve()
+    with pytest.raises(ValueError, match=r"`states` \(2, 4, 2\) and `targets` \(2, 4, 1\) do not match"):
+        readout.update(np.zeros((2, 4, 2)), np.zeros((2, 4, 1)))
+    with pytest.raises(ValueError, match=r"`readout` must be 'gradient' or 'lstsq', got 'ridge'"):
+        TrainConfig(readout="ridge")
+    with pytest.raises(ValueError, match=r"`readout_decay` must be in \[0, 1\), got -0.5"):
+        TrainConfig(readout_decay=-0.5)
+    with pytest.raises(ValueError, match=r"`readout_ridge` must be a positive number, got nan"):
+        TrainConfig(readout_ridge=float("nan"))
+
+
+SMALL = {"n_neurons": 6, "duration": 100.0, "batch_size": 2, "eval_trials": 1, "task_kwargs": {"period": 100.0},
+         "readout": "lstsq", "readout_decay": 0.6}
+
+
+def _fake_loss_and_grad(stop_at=None):
+    calls = {"n": 0}
+
+    def fn(params, batch, v0, count):
+        if calls["n"] == stop_at:
+            raise KeyboardInterrupt  # the run is killed here
+        calls["n"] += 1
+        grads = type(params)(*(2 * p + 0.1 for p in params))
+        return float(sum(np.sum(p**2) for p in params)), grads, np.array([3, 5])
+
+    return fn
+
+
+def _fake_states(params, batch, v0):
+    # depends on the batch and on the trained parameters, as the network's states do
+    n = params.U.shape[0]
+    return np.tanh(batch.inputs[..., :1] * np.arange(1, n + 1) + v0[:, None, :] + np.sum(params.U))
+
+
+def test_training_refits_o_each_step_and_resumes_exactly(tmp_path):
+    cfg = default_config("autoencoder", quick=True, steps=5, checkpoint_every=2, **SMALL)
+    seen = []
+
+    def record(params, batch, v0, count):
+        seen.append((params, batch, v0))
+        return fn(params, batch, v0, count)
+
+    fn = _fake_loss_and_grad()
+    _, final = train(cfg, tmp_path / "full", loss_and_grad=record, states_fn=_fake_states, progress=False)
+    # step 0 uses the initial O; every later step uses the fit of the states seen so far, not an Adam update
+    readout = LstsqReadout(6, 2, decay=0.6, ridge=cfg.readout_ridge)
+    for step, (params, batch, v0) in enumerate(seen):
+        if step > 0:
+            np.testing.assert_allclose(params.O, readout.solve(), rtol=1e-12, atol=0)
+        readout.update(_fake_states(params, batch, v0), batch.targets)
+    np.testing.assert_allclose(final.O, readout.solve(), rtol=1e-12, atol=0)  # the saved network
+    assert not np.array_equal(seen[-1][0].U, seen[0][0].U)  # Adam still trains the other groups
+    # killed after step 3 (checkpoint at step 2), then resumed: the same metrics and parameters
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, tmp_path / "killed", loss_and_grad=_fake_loss_and_grad(stop_at=3), states_fn=_fake_states,
+              progress=False)
+    _, resumed = train(cfg, tmp_path / "killed", resume=True, loss_and_grad=_fake_loss_and_grad(),
+                       states_fn=_fake_states, progress=False)
+    for a, b in zip(final, resumed):
+        np.testing.assert_array_equal(a, b)
+
+    def metrics(d):
+        return [{k: v for k, v in json.loads(line).items() if k != "step_s"}
+                for line in (d / "metrics.jsonl").read_text().splitlines()]
+
+    assert metrics(tmp_path / "killed") == metrics(tmp_path / "full")
+
+
+def test_jax_states_match_the_scipy_backend():
+    """The states the readout is fitted to: the JAX forward on the batch grid against a SciPy simulation."""
+    import jax
+
+    import odesnn
+    from odesnn.training import batch_for_step, build_network, initial_params, initial_voltages, jax_states, make_task
+
+    jax.config.update("jax_enable_x64", True)
+    cfg = default_config("xor", quick=True, n_neurons=6, duration=200.0, rtol=1e-10, atol=1e-12, batch_size=2,
+                         task_kwargs={"first_range": [10, 20], "gap_range": [30, 40], "cue_delay_range": [20, 30]})
+    net = build_network(cfg)
+    params = initial_params(cfg, net)._replace(I0=np.full(6, 0.02))  # all neurons fire
+    batch, rng = batch_for_step(cfg, make_task(cfg), 0)
+    v0 = initial_voltages(cfg, rng, batch.size)
+    S = jax_states(cfg, net)(params, batch, v0)
+    assert S.shape == (2, batch.t.size, 6)
+    for b in range(2):
+        kw = dict(v0=v0[b], t_eval=batch.t, rtol=1e-10, atol=1e-12)
+        ref = odesnn.simulate(net, params, (batch.t, batch.inputs[b]), None, (0.0, cfg.duration), **kw)
+        jx = odesnn.simulate(net, params, (batch.t, batch.inputs[b]), None, (0.0, cfg.duration), backend="jax", **kw)
+        assert ref.n_spikes == jx.n_spikes >= 30
+        np.testing.assert_allclose(S[b], jx.s, rtol=0, atol=1e-8)  # the public JAX simulation of the trial
+        # the SciPy backend: its spike times differ from JAX's by up to 2.4e-6 ms here (75 spikes), which moves
+        # s by about 1e-7; a wrong state would be off by a spike's jump, 1/τ = 0.05
+        np.testing.assert_allclose(S[b], ref.s, rtol=0, atol=1e-6)
