@@ -90,6 +90,8 @@ class TrainConfig:
     # per-group multipliers of the learning rate, e.g. {"I0": 0.02}: Adam moves every entry by about
     # the learning rate, whatever the scale of its group (groups not named keep 1)
     lr_scale: dict = field(default_factory=dict)
+    # "adam" (the paper's) or "sgd": plain gradient steps, lr times the (clipped) gradient
+    optimizer: str = "adam"
     # "gradient": O is trained by Adam like the other groups; "lstsq": O is refitted before every step by ridge
     # regression on running state statistics (odesnn._readout.LstsqReadout), and Adam trains the rest
     readout: str = "gradient"
@@ -120,6 +122,8 @@ class TrainConfig:
                 raise ValueError(f"`lr_scale` names unknown parameter group {name!r}; known: {Params._fields}")
             if not (isinstance(val, (int, float)) and val >= 0 and math.isfinite(val)):
                 raise ValueError(f"`lr_scale`[{name!r}] must be a non-negative number, got {val!r}")
+        if self.optimizer not in ("adam", "sgd"):
+            raise ValueError(f"`optimizer` must be 'adam' or 'sgd', got {self.optimizer!r}")
         if self.readout not in ("gradient", "lstsq"):
             raise ValueError(f"`readout` must be 'gradient' or 'lstsq', got {self.readout!r}")
         if not (isinstance(self.readout_decay, (int, float)) and 0 <= self.readout_decay < 1):
@@ -316,7 +320,9 @@ def jax_loss_and_grad(cfg: TrainConfig, net: Network):
             return float(value), grads, np.asarray(counts)
         costs, per_trial, counts = per_trial_value_and_grad(params, b, model=model, options=opts)
         per_trial = Params(*(np.asarray(g, dtype=float) for g in per_trial))
-        weights = clip_weights(per_trial, cfg.train, cfg.trial_clip)
+        # the groups the step uses: with the least-squares readout, O's gradient is not one of them
+        groups = [g for g in cfg.train if not (cfg.readout == "lstsq" and g == "O")]
+        weights = clip_weights(per_trial, groups, cfg.trial_clip)
         grads = Params(*(np.tensordot(weights, g, axes=1) * scale / b.size for g in per_trial))
         return float(loss(costs)), grads, np.asarray(counts)
 
@@ -370,7 +376,8 @@ def train(cfg: TrainConfig, out, resume=False, loss_and_grad=None, progress=True
     fn = loss_and_grad or jax_loss_and_grad(cfg, net)
     schedule = optax.cosine_decay_schedule(cfg.lr, cfg.steps, alpha=cfg.lr_final / cfg.lr)
     step_scale = Params(*(float(cfg.lr_scale.get(name, 1.0)) for name in Params._fields))
-    optimizer = optax.chain(optax.clip_by_global_norm(cfg.clip), optax.adam(schedule),
+    descent = optax.adam(schedule) if cfg.optimizer == "adam" else optax.sgd(schedule)
+    optimizer = optax.chain(optax.clip_by_global_norm(cfg.clip), descent,
                             optax.stateless(lambda updates, params=None: Params(*(u * k for u, k in
                                                                                   zip(updates, step_scale)))))
     readout = None

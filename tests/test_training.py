@@ -282,3 +282,19 @@ def test_lr_scale_multiplies_each_groups_step(tmp_path):
         TrainConfig(lr_scale={"V": 1.0})
     with pytest.raises(ValueError, match=r"`lr_scale`\['U'\] must be a non-negative number, got -1"):
         TrainConfig(lr_scale={"U": -1})
+
+
+def test_sgd_step_is_the_learning_rate_times_the_gradient(tmp_path):
+    base = {k: v for k, v in SMALL.items() if k not in ("steps", "checkpoint_every")}
+    cfg = default_config("autoencoder", quick=True, steps=1, checkpoint_every=1, optimizer="sgd", lr=0.003,
+                         lr_final=0.001, clip=1e9, **base)
+    start = _first_params(cfg)
+    _, end = train(cfg, tmp_path, loss_and_grad=_fake_loss_and_grad(set()), progress=False)
+    from odesnn import Params
+
+    for name, a, b in zip(Params._fields, start, end):
+        grad = (2 * np.asarray(a) + 0.1) * (name in cfg.train)  # the fake gradient, on the trained groups
+        np.testing.assert_allclose(np.asarray(b) - np.asarray(a), -0.003 * grad, rtol=1e-12, atol=1e-15,
+                                   err_msg=name)
+    with pytest.raises(ValueError, match=r"`optimizer` must be 'adam' or 'sgd', got 'rmsprop'"):
+        TrainConfig(optimizer="rmsprop")
