@@ -13,7 +13,15 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["LstsqReadout"]
+__all__ = ["LstsqReadout", "check_readout_options"]
+
+
+def check_readout_options(decay, ridge, names=("decay", "ridge")):
+    """Raise ``ValueError``, naming the argument, unless ``0 <= decay < 1`` and ``ridge > 0`` is finite."""
+    if not (isinstance(decay, (int, float)) and 0 <= decay < 1):
+        raise ValueError(f"`{names[0]}` must be in [0, 1), got {decay!r}")
+    if not (isinstance(ridge, (int, float)) and ridge > 0 and np.isfinite(ridge)):
+        raise ValueError(f"`{names[1]}` must be a positive number, got {ridge!r}")
 
 
 class LstsqReadout:
@@ -32,10 +40,7 @@ class LstsqReadout:
     """
 
     def __init__(self, n_neurons, n_outputs, decay=0.9, ridge=1e-4):
-        if not (isinstance(decay, (int, float)) and 0 <= decay < 1):
-            raise ValueError(f"readout `decay` must be in [0, 1), got {decay!r}")
-        if not (isinstance(ridge, (int, float)) and ridge > 0 and np.isfinite(ridge)):
-            raise ValueError(f"readout `ridge` must be a positive number, got {ridge!r}")
+        check_readout_options(decay, ridge)
         self.decay, self.ridge = float(decay), float(ridge)
         self.A = np.zeros((n_neurons, n_neurons))
         self.b = np.zeros((n_neurons, n_outputs))

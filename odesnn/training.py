@@ -32,6 +32,7 @@ from ._cost import QuadraticCost
 from ._gates import Gate
 from ._io import load, save, save_npz
 from ._network import Network, Params
+from ._readout import LstsqReadout, check_readout_options
 from ._solution import SimulationError
 from ._neurons import NIF, QIF
 from .tasks import TASKS
@@ -126,11 +127,7 @@ class TrainConfig:
             raise ValueError(f"`optimizer` must be 'adam' or 'sgd', got {self.optimizer!r}")
         if self.readout not in ("gradient", "lstsq"):
             raise ValueError(f"`readout` must be 'gradient' or 'lstsq', got {self.readout!r}")
-        if not (isinstance(self.readout_decay, (int, float)) and 0 <= self.readout_decay < 1):
-            raise ValueError(f"`readout_decay` must be in [0, 1), got {self.readout_decay!r}")
-        if not (isinstance(self.readout_ridge, (int, float)) and self.readout_ridge > 0
-                and math.isfinite(self.readout_ridge)):
-            raise ValueError(f"`readout_ridge` must be a positive number, got {self.readout_ridge!r}")
+        check_readout_options(self.readout_decay, self.readout_ridge, ("readout_decay", "readout_ridge"))
         bad = [g for g in self.train if g not in Params._fields]
         if bad:
             raise ValueError(f"`train` has unknown parameter groups {bad}; known: {Params._fields}")
@@ -382,8 +379,6 @@ def train(cfg: TrainConfig, out, resume=False, loss_and_grad=None, progress=True
                                                                                   zip(updates, step_scale)))))
     readout = None
     if cfg.readout == "lstsq":
-        from ._readout import LstsqReadout
-
         readout = LstsqReadout(net.n_neurons, net.n_outputs, cfg.readout_decay, cfg.readout_ridge)
         states_of = states_fn or jax_states(cfg, net)
     resuming = resume and _checkpoint_path(out).exists()

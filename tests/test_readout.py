@@ -49,9 +49,9 @@ def test_noise_free_readout_is_recovered():
 
 
 def test_bad_arguments_are_named():
-    with pytest.raises(ValueError, match=r"readout `decay` must be in \[0, 1\), got 1"):
+    with pytest.raises(ValueError, match=r"`decay` must be in \[0, 1\), got 1"):
         LstsqReadout(3, 1, decay=1)
-    with pytest.raises(ValueError, match=r"readout `ridge` must be a positive number, got 0"):
+    with pytest.raises(ValueError, match=r"`ridge` must be a positive number, got 0"):
         LstsqReadout(3, 1, ridge=0)
     readout = LstsqReadout(3, 1)
     with pytest.raises(RuntimeError, match="before any update"):
