@@ -35,7 +35,7 @@ import numpy as np
 
 from ._api import simulate
 from .tasks import PREDICTIVE_A, TaskBatch
-from .training import (batch_for_step, build_network, default_config, initial_voltages, jax_options, load_run,
+from .training import (batch_for_step, build_network, default_config, initial_voltages, jax_states, load_run,
                        make_task, train)
 
 WARMUP_MS = 50.0
@@ -82,28 +82,8 @@ def simulate_test_trials(cfg, net, params, n_trials=None, rtol=1e-6, atol=1e-8):
 
 def jax_readouts(cfg, net, params, batch, v0, chunk=50):
     """Readouts ``o`` (B, T, K) on ``batch.t`` and spike counts (B,) from the batched JAX forward."""
-    import jax.numpy as jnp
-
-    from ._jax import Model, cast, make_batch
-    from ._jax._run import forward_jit
-    from ._solution import RESULTS
-
-    opts = jax_options(cfg)
-    model = Model(net, "linear", "linear")
-    outs, counts = [], []
-    for lo in range(0, batch.size, chunk):
-        sl = slice(lo, lo + chunk)
-        b = make_batch(net, batch.t, batch.inputs[sl], batch.targets[sl], (batch.t[0], batch.t[-1]), v0=v0[sl])
-        p, bb = cast(params, b, opts.real_dtype())
-        fwd = forward_jit(model, opts, p, bb, jnp.asarray(batch.t, opts.real_dtype()))
-        status = np.asarray(fwd.status)
-        if np.any(status != 0):
-            k = int(np.flatnonzero(status)[0])
-            raise RuntimeError(f"test trial {lo + k}: {RESULTS.get(int(status[k]), 'failure')} "
-                               f"(stopped at t={float(fwd.t[k]):.6g} ms)")
-        outs.append(np.asarray(fwd.saved[0].s, dtype=float) @ np.asarray(params.O).T)
-        counts.append(np.asarray(fwd.spikes.count))
-    return np.concatenate(outs), np.concatenate(counts)
+    states, counts = jax_states(cfg, net, params, batch, v0, chunk)
+    return states @ np.asarray(params.O, dtype=float).T, counts
 
 
 def figure_trials(batch, n=6):

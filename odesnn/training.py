@@ -317,31 +317,45 @@ def jax_loss_and_grad(cfg: TrainConfig, net: Network):
             return float(value), grads, np.asarray(counts)
         costs, per_trial, counts = per_trial_value_and_grad(params, b, model=model, options=opts)
         per_trial = Params(*(np.asarray(g, dtype=float) for g in per_trial))
-        # the groups the step uses: with the least-squares readout, O's gradient is not one of them
-        groups = [g for g in cfg.train if not (cfg.readout == "lstsq" and g == "O")]
-        weights = clip_weights(per_trial, groups, cfg.trial_clip)
+        weights = clip_weights(per_trial, stepped_groups(cfg), cfg.trial_clip)
         grads = Params(*(np.tensordot(weights, g, axes=1) * scale / b.size for g in per_trial))
         return float(loss(costs)), grads, np.asarray(counts)
 
     return fn
 
 
-def jax_states(cfg: TrainConfig, net: Network):
-    """A function ``(params, TaskBatch, v0) -> s`` giving the synaptic states ``(B, T, N)`` on the batch's grid."""
+def jax_states(cfg: TrainConfig, net: Network, params, batch, v0, chunk=50):
+    """Synaptic states ``s`` ``(B, T, N)`` on ``batch.t`` and spike counts ``(B,)`` from the batched JAX forward.
+
+    Trials run in chunks of ``chunk``; a trial whose simulation failed raises ``RuntimeError`` naming it.
+    """
     import jax.numpy as jnp
 
     from ._jax import Model, cast, make_batch
     from ._jax._run import forward_jit
+    from ._solution import RESULTS
 
     opts = jax_options(cfg)
     model = Model(net, "linear", "linear")
+    states, counts = [], []
+    for lo in range(0, batch.size, chunk):
+        sl = slice(lo, lo + chunk)
+        b = make_batch(net, batch.t, batch.inputs[sl], batch.targets[sl], (batch.t[0], batch.t[-1]), v0=v0[sl])
+        p, bb = cast(params, b, opts.real_dtype())
+        fwd = forward_jit(model, opts, p, bb, jnp.asarray(batch.t, opts.real_dtype()))
+        status = np.asarray(fwd.status)
+        if np.any(status != 0):
+            k = int(np.flatnonzero(status)[0])
+            raise RuntimeError(f"trial {lo + k}: {RESULTS.get(int(status[k]), 'failure')} "
+                               f"(stopped at t={float(fwd.t[k]):.6g} ms)")
+        states.append(np.asarray(fwd.saved[0].s, dtype=float))
+        counts.append(np.asarray(fwd.spikes.count))
+    return np.concatenate(states), np.concatenate(counts)
 
-    def fn(params, batch, v0):
-        b = make_batch(net, batch.t, batch.inputs, batch.targets, (0.0, cfg.duration), v0=v0)
-        p, b = cast(params, b, opts.real_dtype())
-        return np.asarray(forward_jit(model, opts, p, b, jnp.asarray(batch.t, opts.real_dtype())).saved[0].s)
 
-    return fn
+def stepped_groups(cfg: TrainConfig) -> tuple:
+    """The parameter groups the optimiser steps: ``cfg.train``, less ``O`` when the readout is least squares."""
+    return tuple(g for g in cfg.train if not (cfg.readout == "lstsq" and g == "O"))
 
 
 def clip_weights(per_trial_grads, groups, factor):
@@ -361,7 +375,7 @@ def train(cfg: TrainConfig, out, resume=False, loss_and_grad=None, progress=True
 
     ``loss_and_grad(params, batch, v0, count_spikes)`` defaults to the JAX adjoint (which counts spikes at
     every step; ``count_spikes``, true every ``cfg.log_every`` steps, asks other functions to).
-    ``states_fn(params, batch, v0)``, used with ``cfg.readout="lstsq"``, defaults to :func:`jax_states`.
+    ``states_fn(params, batch, v0) -> s``, used with ``cfg.readout="lstsq"``, defaults to :func:`jax_states`.
     """
     import jax
     import optax
@@ -380,7 +394,7 @@ def train(cfg: TrainConfig, out, resume=False, loss_and_grad=None, progress=True
     readout = None
     if cfg.readout == "lstsq":
         readout = LstsqReadout(net.n_neurons, net.n_outputs, cfg.readout_decay, cfg.readout_ridge)
-        states_of = states_fn or jax_states(cfg, net)
+        states_of = states_fn or (lambda p, b, v: jax_states(cfg, net, p, b, v)[0])
     resuming = resume and _checkpoint_path(out).exists()
     # a resumed run reads its parameters from the checkpoint (`init_from` may be gone by then)
     params = net.init_params(cfg.seed, **cfg.init) if resuming else initial_params(cfg, net)
@@ -395,8 +409,7 @@ def train(cfg: TrainConfig, out, resume=False, loss_and_grad=None, progress=True
         if metrics_path.exists():
             metrics_path.unlink()
         (out / "train_config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=2) + "\n")
-    # with the least-squares readout, O is set by `readout` and Adam leaves it alone
-    trained = tuple(g for g in cfg.train if not (readout is not None and g == "O"))
+    trained = stepped_groups(cfg)  # with the least-squares readout, O is set by `readout`, not stepped
     mask = Params(*(1.0 if name in trained else 0.0 for name in Params._fields))
     bar = _Progress(cfg.steps, start) if progress else None
     rate = None

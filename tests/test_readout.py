@@ -137,7 +137,7 @@ def test_jax_states_match_the_scipy_backend():
     params = initial_params(cfg, net)._replace(I0=np.full(6, 0.02))  # all neurons fire
     batch, rng = batch_for_step(cfg, make_task(cfg), 0)
     v0 = initial_voltages(cfg, rng, batch.size)
-    S = jax_states(cfg, net)(params, batch, v0)
+    S, _ = jax_states(cfg, net, params, batch, v0)
     assert S.shape == (2, batch.t.size, 6)
     for b in range(2):
         kw = dict(v0=v0[b], t_eval=batch.t, rtol=1e-10, atol=1e-12)
