@@ -286,10 +286,12 @@ def jax_options(cfg: TrainConfig):
 
 
 def jax_loss_and_grad(cfg: TrainConfig, net: Network):
-    """A function ``(params, TaskBatch, v0) -> (loss, grads, spikes_per_trial)`` using the JAX adjoint.
+    """A function ``(params, TaskBatch, v0) -> (loss, grads, spikes_per_trial[, s])`` using the JAX adjoint.
 
     The spike counts come from the gradient's own forward pass, so they are
-    returned at every step at no extra cost. With ``cfg.trial_clip`` set, each
+    returned at every step at no extra cost. So, with ``cfg.readout="lstsq"``,
+    are the synaptic states ``s`` ``(B, T, N)`` on ``batch.t`` that the
+    least-squares readout is fitted to (the fourth output). With ``cfg.trial_clip`` set, each
     trial's gradient (its trained groups together) is first scaled down to at
     most ``trial_clip`` times the batch's median per-trial norm; the loss is
     unchanged. This bounds what one trial near a separatrix of the dynamics,
@@ -311,15 +313,18 @@ def jax_loss_and_grad(cfg: TrainConfig, net: Network):
 
     def fn(params, batch, v0, count_spikes=False):
         b = make_batch(net, batch.t, batch.inputs, batch.targets, (0.0, cfg.duration), v0=v0)
-        if cfg.trial_clip is None:
+        if cfg.trial_clip is None and cfg.readout != "lstsq":
             value, grads, counts = value_grad_and_spike_counts(params, b, model=model, loss=loss, options=opts)
             grads = Params(*(np.asarray(g, dtype=float) for g in jax.tree.leaves(grads)))
             return float(value), grads, np.asarray(counts)
-        costs, per_trial, counts = per_trial_value_and_grad(params, b, model=model, options=opts)
+        lstsq = cfg.readout == "lstsq"
+        costs, per_trial, counts, *states = per_trial_value_and_grad(params, b, model=model, options=opts,
+                                                                     t_eval=batch.t if lstsq else None)
         per_trial = Params(*(np.asarray(g, dtype=float) for g in per_trial))
-        weights = clip_weights(per_trial, stepped_groups(cfg), cfg.trial_clip)
+        weights = (np.ones(b.size) if cfg.trial_clip is None else
+                   clip_weights(per_trial, stepped_groups(cfg), cfg.trial_clip))
         grads = Params(*(np.tensordot(weights, g, axes=1) * scale / b.size for g in per_trial))
-        return float(loss(costs)), grads, np.asarray(counts)
+        return (float(loss(costs)), grads, np.asarray(counts)) + tuple(np.asarray(x.s, dtype=float) for x in states)
 
     return fn
 
@@ -374,8 +379,11 @@ def train(cfg: TrainConfig, out, resume=False, loss_and_grad=None, progress=True
     """Train ``cfg`` into directory ``out``; returns the trained ``(net, params)``.
 
     ``loss_and_grad(params, batch, v0, count_spikes)`` defaults to the JAX adjoint (which counts spikes at
-    every step; ``count_spikes``, true every ``cfg.log_every`` steps, asks other functions to).
-    ``states_fn(params, batch, v0) -> s``, used with ``cfg.readout="lstsq"``, defaults to :func:`jax_states`.
+    every step; ``count_spikes``, true every ``cfg.log_every`` steps, asks other functions to). It returns
+    ``(loss, grads, spikes)``, or ``(loss, grads, spikes, s)`` with the synaptic states ``s`` ``(B, T, N)`` of
+    its forward pass on ``batch.t``. With ``cfg.readout="lstsq"``, those states are what the readout is fitted
+    to; a function that does not return them is paired with ``states_fn(params, batch, v0) -> s`` (default:
+    a second forward pass, :func:`jax_states`).
     """
     import jax
     import optax
@@ -422,9 +430,9 @@ def train(cfg: TrainConfig, out, resume=False, loss_and_grad=None, progress=True
         if readout is not None and readout.ready:
             params = params._replace(O=readout.solve())
         try:
-            loss, grads, spikes = fn(params, batch, v0, count)
+            loss, grads, spikes, *states = fn(params, batch, v0, count)
         except (SimulationError, FloatingPointError) as exc:  # a failed simulation (runaway) skips the batch
-            loss, grads, spikes = float("nan"), None, None
+            loss, grads, spikes, states = float("nan"), None, None, []
             warnings.warn(f"step {step}: batch skipped: {exc}", stacklevel=2)
         finite = grads is not None and np.isfinite(loss) and all(np.all(np.isfinite(g)) for g in grads)
         record = {"step": step, "loss": loss if np.isfinite(loss) else None, "skipped": not finite,
@@ -434,7 +442,7 @@ def train(cfg: TrainConfig, out, resume=False, loss_and_grad=None, progress=True
             record["grad_norms"] = {name: float(np.linalg.norm(g)) for name, g in zip(Params._fields, grads)
                                     if name in trained}
             if readout is not None:  # the states the loss was measured at, before the update
-                readout.update(states_of(params, batch, v0), batch.targets)
+                readout.update(states[0] if states else states_of(params, batch, v0), batch.targets)
             updates, opt_state = optimizer.update(grads, opt_state, params)
             params = Params(*(np.asarray(p, dtype=float) for p in optax.apply_updates(params, updates)))
             record["grad_norm"] = float(np.sqrt(sum(n**2 for n in record["grad_norms"].values())))

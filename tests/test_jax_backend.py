@@ -206,13 +206,23 @@ def test_spike_counts_come_with_the_gradient():
 
 
 def test_per_trial_gradients_are_each_trials_own_gradient():
-    """Per-trial gradients: their mean is the batch gradient, and each equals that trial's gradient alone."""
+    """Per-trial gradients: their mean is the batch gradient, and each equals that trial's gradient alone.
+    The states they return at ``t_eval`` are those of the forward simulation."""
     from odesnn._jax import per_trial_value_and_grad
 
     pbs = [case("nif", seed=s) for s in (0, 2, 4)]
     batch, kinds = batch_from_problems(pbs)
     model = Model(pbs[0].net, *kinds)
-    costs, grads, counts = per_trial_value_and_grad(pbs[0].params, batch, model=model, **TIGHT)
+    t_eval = np.linspace(0.0, float(batch.t_span[1]), 37)
+    costs, grads, counts, states = per_trial_value_and_grad(pbs[0].params, batch, model=model, t_eval=t_eval,
+                                                            **TIGHT)
+    sol = simulate(batch, params=pbs[0].params, model=model, t_eval=t_eval, **TIGHT)
+    for name, a, b in zip(("v", "s", "sf"), states, (sol.v, sol.s, sol.sf)):
+        assert np.shape(a) == (3, 37, 5), name
+        np.testing.assert_allclose(np.asarray(a), b, rtol=0, atol=1e-12, err_msg=name)
+    np.testing.assert_array_equal(np.asarray(counts), [len(t) for t in sol.spike_times])
+    with pytest.raises(ValueError, match=r"`t_eval` must be 1-D, sorted and inside t_span"):
+        per_trial_value_and_grad(pbs[0].params, batch, model=model, t_eval=t_eval[::-1], **TIGHT)
     value, mean_grads = value_and_grad(pbs[0].params, batch, model=model, **TIGHT)
     np.testing.assert_allclose(float(np.mean(costs)), float(value), rtol=1e-14)
     for a, b in zip(grads, mean_grads):

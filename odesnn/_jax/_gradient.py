@@ -39,12 +39,17 @@ def _counts(out):
     return out.spikes.count.astype(out.y[1].dtype)
 
 
-def _fwd(model, opts, params, batch):
+def _record(model, opts, params, batch, t_eval):
+    """The forward pass that keeps what the adjoint needs (and the states at ``t_eval``, which may be empty)."""
     if model.net.gate is None:
         raise NotImplementedError(
             "the gradient is not defined for the zero-width threshold synapse (gate=None); "
             "simulate with a Gate of positive width")
-    out = forward_batch(model, opts, params, batch, jnp.zeros(0, batch.t_grid.dtype), True)
+    return forward_batch(model, opts, params, batch, t_eval, True)
+
+
+def _fwd(model, opts, params, batch):
+    out = _record(model, opts, params, batch, jnp.zeros(0, batch.t_grid.dtype))
     return (_costs(out), _counts(out)), (params, batch, out)
 
 
@@ -71,15 +76,19 @@ def _bwd(model, opts, res, cts):
 trial_outputs.defvjp(_fwd, _bwd)
 
 
-def per_trial_gradients(model, opts, params, batch: Batch):
-    """``(costs, spike_counts, grads)``: every trial's cost and its own adjoint gradient.
+def per_trial_gradients(model, opts, params, batch: Batch, t_eval=None):
+    """``(costs, spike_counts, grads, states)``: every trial's cost and its own adjoint gradient.
 
     ``grads`` is a :class:`~odesnn.Params` whose arrays lead with the batch axis
     B; their mean over that axis is the gradient of ``jnp.mean(costs)``. The
     cost is that of one batched gradient (the backward pass is already run
     trial by trial; only the sum is left out). A failed trial has cost NaN and
-    a zero gradient.
+    a zero gradient. ``states`` is the :class:`~odesnn.State` at ``t_eval``
+    (arrays ``(B, E, N)``), taken from the same forward pass; empty (E = 0)
+    when ``t_eval`` is None.
     """
-    (costs, counts), (params, batch, out) = _fwd(model, opts, params, batch)
+    t_eval = jnp.zeros(0, batch.t_grid.dtype) if t_eval is None else t_eval
+    out = _record(model, opts, params, batch, t_eval)
+    costs, counts = _costs(out), _counts(out)
     g, _ = _per_trial_backward(model, opts, params, batch, out, jnp.where(jnp.isfinite(costs), 1.0, 0.0))
-    return costs, counts, g
+    return costs, counts, g, out.saved[0]

@@ -55,13 +55,22 @@ def simulate(problem_or_batch, *, params=None, model=None, t_eval=None, throw=Tr
         params = first.params
     params = model.net.check_params(params)
     dtype = opts.real_dtype()
-    t0, t1 = (float(x) for x in batch.t_span)
-    t_eval = np.linspace(t0, t1, 201) if t_eval is None else np.asarray(t_eval, dtype=float)
-    if t_eval.ndim != 1 or np.any(t_eval < t0) or np.any(t_eval > t1) or np.any(np.diff(t_eval) < 0):
-        raise ValueError(f"`t_eval` must be 1-D, sorted and inside t_span=({t0}, {t1})")
+    t_eval = _check_t_eval(np.linspace(*(float(x) for x in batch.t_span), 201) if t_eval is None else t_eval,
+                           batch.t_span)
     p, b = cast(params, batch, dtype)
     out = forward_jit(model, opts, p, b, jnp.asarray(t_eval, dtype))
     return _solution(model, params, out, t_eval, throw, single=isinstance(problem_or_batch, Problem))
+
+
+def _check_t_eval(t_eval, t_span):
+    """``t_eval`` as a float array, or a ValueError naming it: 1-D, sorted and inside ``t_span``."""
+    t0, t1 = (float(x) for x in t_span)
+    te = np.asarray(t_eval, dtype=float)
+    if te.ndim != 1 or np.any(te < t0) or np.any(te > t1) or np.any(np.diff(te) < 0):
+        span = f"[{te.min():.6g}, {te.max():.6g}]" if te.size and te.ndim == 1 else "none"
+        raise ValueError(f"`t_eval` must be 1-D, sorted and inside t_span=({t0}, {t1}); "
+                         f"got shape {te.shape}, range {span}")
+    return te
 
 
 def _solution(model, params, out, t_eval, throw, single):
@@ -143,7 +152,7 @@ def value_grad_and_spike_counts(params, problem_or_batch, *, model=None, loss=jn
     return value, grads, counts
 
 
-def per_trial_value_and_grad(params, problem_or_batch, *, model=None, options=None, **kw):
+def per_trial_value_and_grad(params, problem_or_batch, *, model=None, t_eval=None, options=None, **kw):
     """``(costs, grads, spike_counts)`` with every trial's own adjoint gradient, compiled.
 
     ``costs`` and ``spike_counts`` are (B,); ``grads`` is a :class:`~odesnn.Params`
@@ -152,16 +161,22 @@ def per_trial_value_and_grad(params, problem_or_batch, *, model=None, options=No
     the cost of one batched gradient. Use it for gradient statistics (noise,
     outliers) or for per-trial clipping; a failed trial has cost NaN and a
     zero gradient.
+
+    With ``t_eval`` (1-D, sorted, inside ``t_span``) a fourth output is
+    returned: the :class:`~odesnn.State` of every trial at those times (arrays
+    ``(B, E, N)``), taken from the gradient's own forward pass, so no second
+    simulation is needed (for a readout fitted to the states, say).
     """
     model, opts, p, b = _prepare(params, problem_or_batch, model, options, kw)
-    costs, counts, grads = _per_trial_compiled(model, opts)(p, b)
-    return costs, grads, counts
+    te = None if t_eval is None else jnp.asarray(_check_t_eval(t_eval, b.t_span), opts.real_dtype())
+    costs, counts, grads, states = _per_trial_compiled(model, opts)(p, b, te)
+    return (costs, grads, counts) if t_eval is None else (costs, grads, counts, states)
 
 
 def _per_trial_compiled(model, opts):
     key = ("per_trial", model, opts)
     if key not in _CACHE:
-        _CACHE[key] = jax.jit(lambda p, b: per_trial_gradients(model, opts, p, b))
+        _CACHE[key] = jax.jit(lambda p, b, te: per_trial_gradients(model, opts, p, b, te))
     return _CACHE[key]
 
 
