@@ -12,8 +12,9 @@ from odesnn._scipy.forward import simulate
 @pytest.mark.parametrize("gate", ["box", "smooth"])
 @pytest.mark.parametrize("model", ["nif", "qif", "lif"])
 def test_three_gradients_agree(model, gate):
-    report = gradcheck(model, gate=gate, neurons=6, duration=60.0, seed=1, n_directions=1,
-                       steps=(1e-5, 1e-6, 1e-7))
+    # central differences at two steps; the best is 1e-5 (LIF) or 1e-6 (NIF, QIF), and 1e-7 never was
+    # (its error is 3-10x larger, from round-off), so it is not tried: a third of the suite's time here
+    report = gradcheck(model, gate=gate, neurons=6, duration=60.0, seed=1, n_directions=1, steps=(1e-5, 1e-6))
     assert report["n_spikes"] >= 20
     assert report["adjoint_vs_forward"] <= 1e-8, report["adjoint_vs_forward_by_group"]
     assert report["adjoint_vs_fd"] <= 1e-6, report["fd_error_by_step"]
