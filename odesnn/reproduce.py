@@ -15,7 +15,8 @@ Metrics (the keys of ``summary.json``):
 ``corr_W_UAO``
     Pearson correlation of ``W`` with ``U A O`` (predictive coding).
 ``accuracy``
-    Fraction of XOR test trials decided correctly by :meth:`odesnn.tasks.XORTask.decide`.
+    Fraction of XOR test trials decided correctly by :meth:`odesnn.tasks.XORTask.decide`
+    (with ``accuracy_by_label``, and ``confusion``: the number of trials of each label given each decision).
 
 The predictive-coding tasks are evaluated with the zero-width threshold
 synapse (Δ = 0), as in the paper, on the SciPy backend. XOR is evaluated with
@@ -123,6 +124,9 @@ def evaluate(out, n_trials=None, duration=None):
                    "accuracy": float(np.mean(decisions == labels)),
                    "accuracy_by_label": {f"{k:+d}": float(np.mean(decisions[labels == k] == k))
                                          for k in (-1, 0, 1) if np.any(labels == k)},
+                   # rows: the label; columns: the decision (an undecided ±1 trial is a "0")
+                   "confusion": {f"{k:+d}": {f"{j:+d}": int(np.sum(decisions[labels == k] == j)) for j in (-1, 0, 1)}
+                                 for k in (-1, 0, 1)},
                    "spikes_per_neuron_per_s": float(np.mean(counts) / cfg.n_neurons / (cfg.duration / 1000.0)),
                    "decision_rule": (f"mean readout over [go+{task.response_delay:g}, go+"
                                      f"{task.response_delay + task.response_window:g}] ms, doubled, compared with "
