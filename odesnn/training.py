@@ -307,17 +307,17 @@ def jax_loss_and_grad(cfg: TrainConfig, net: Network):
     opts.real_dtype()  # a configuration error (float64 without jax_enable_x64) stops the run before step 0
     model = Model(net, "linear", "linear")
     scale = 1.0 / cfg.duration
+    lstsq = cfg.readout == "lstsq"  # then the states of the forward pass are returned too
 
     def loss(costs):
         return jnp.mean(costs) * scale
 
     def fn(params, batch, v0, count_spikes=False):
         b = make_batch(net, batch.t, batch.inputs, batch.targets, (0.0, cfg.duration), v0=v0)
-        if cfg.trial_clip is None and cfg.readout != "lstsq":
+        if cfg.trial_clip is None and not lstsq:
             value, grads, counts = value_grad_and_spike_counts(params, b, model=model, loss=loss, options=opts)
             grads = Params(*(np.asarray(g, dtype=float) for g in jax.tree.leaves(grads)))
             return float(value), grads, np.asarray(counts)
-        lstsq = cfg.readout == "lstsq"
         costs, per_trial, counts, *states = per_trial_value_and_grad(params, b, model=model, options=opts,
                                                                      t_eval=batch.t if lstsq else None)
         per_trial = Params(*(np.asarray(g, dtype=float) for g in per_trial))
