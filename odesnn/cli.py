@@ -96,13 +96,19 @@ def _add_evaluate(sub):
     p.add_argument("dir")
     p.add_argument("--trials", type=int, default=None)
     p.add_argument("--duration", type=float, default=None, help="length of the test trials in ms")
+    p.add_argument("--refit-readout", type=int, default=None, metavar="N",
+                   help="score the network with its readout refitted to N fresh trials (ridge regression)")
     p.set_defaults(func=_cmd_evaluate)
 
 
 def _cmd_evaluate(args):
+    import jax
+
     from .reproduce import evaluate
 
-    metrics, _ = evaluate(args.dir, args.trials, args.duration)
+    jax.config.update("jax_enable_x64", True)  # a float64 run's JAX forward (XOR) needs it; float32 runs say so
+
+    metrics, _ = evaluate(args.dir, args.trials, args.duration, args.refit_readout)
     print(json.dumps(metrics, indent=2, default=float))
     return 0
 

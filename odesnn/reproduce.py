@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from ._api import simulate
+from ._readout import LstsqReadout
 from .tasks import PREDICTIVE_A, TaskBatch
 from .training import (batch_for_step, build_network, default_config, initial_voltages, jax_states, load_run,
                        make_task, train)
@@ -53,6 +54,7 @@ BUDGET = {
 #: Test trials of ``odesnn reproduce``: (number, duration in ms); the sinusoid tasks use one full period.
 EVAL_TRIALS = {"autoencoder": (2, 1200.0), "predictive": (2, 1200.0), "xor": (200, None)}
 EVAL_SALT = 7919  # test trials never coincide with training batches
+FIT_SALT = 104729  # the trials a refitted readout is fitted to: neither training batches nor test trials
 
 
 def _corr(a, b):
@@ -70,6 +72,48 @@ def eval_batch(cfg, n_trials=None):
     """Fresh test trials (never a training batch) and their initial voltages: ``(batch, v0)``."""
     batch, rng = batch_for_step(cfg, make_task(cfg), 0, size=n_trials or cfg.eval_trials, salt=EVAL_SALT)
     return batch, initial_voltages(cfg, rng, batch.size)
+
+
+def refit_readout(cfg, net, params, n_trials=300, ridge=1e-4, chunk=50):
+    """``params`` with the readout ``O`` refitted by ridge regression to fresh trials.
+
+    A trained readout reflects the batches it was trained on. Refitting it to
+    many fresh trials scores what the network's states hold, on neutral ground:
+    two networks compared this way are compared by their representations, not
+    by their readouts' histories.
+
+    Parameters
+    ----------
+    cfg : TrainConfig
+        The run's configuration; its task draws the trials.
+    net : Network
+        The network whose states are read out (the evaluation network).
+    params : Params
+        Its parameters; only ``O`` changes.
+    n_trials : int
+        Fresh trials to fit to. They are neither training batches nor the
+        test trials of :func:`evaluate`.
+    ridge : float
+        Ridge penalty relative to the mean eigenvalue of ``E[s sᵀ]``, as in
+        :class:`odesnn._readout.LstsqReadout`.
+    chunk : int
+        Trials per batched JAX forward.
+
+    Returns
+    -------
+    Params
+        ``params`` with ``O`` minimising ``Σ‖O s − o_d‖² + penalty·‖O‖²`` over
+        the fitting trials (after the warm-up for the sinusoid tasks).
+    """
+    if not (isinstance(n_trials, (int, np.integer)) and not isinstance(n_trials, bool) and n_trials >= 1):
+        raise ValueError(f"`n_trials` must be a positive integer, got {n_trials!r}")
+    batch, rng = batch_for_step(cfg, make_task(cfg), 0, size=int(n_trials), salt=FIT_SALT)
+    v0 = initial_voltages(cfg, rng, batch.size)
+    states, _ = jax_states(cfg, net, params, batch, v0, chunk)
+    keep = slice(None) if cfg.task == "xor" else batch.t >= WARMUP_MS
+    fit = LstsqReadout(cfg.n_neurons, batch.targets.shape[2], decay=0.0, ridge=ridge)
+    fit.update(states[:, keep], batch.targets[:, keep])
+    return params._replace(O=fit.solve())
 
 
 def simulate_test_trials(cfg, net, params, n_trials=None, rtol=1e-6, atol=1e-8):
@@ -105,22 +149,28 @@ def figure_trials(batch, n=6):
     return (picked + rest)[:min(n, batch.size)]
 
 
-def evaluate(out, n_trials=None, duration=None):
+def evaluate(out, n_trials=None, duration=None, refit=None):
     """Metrics of the run in directory ``out`` on fresh test trials (see module docstring).
 
     ``duration`` (ms) sets the length of the test trials (default: that of the training trials).
+    ``refit`` (a number of trials) first replaces the trained readout by one refitted to that many fresh
+    trials (:func:`refit_readout`); the summary then says so under ``"readout"``.
     """
     cfg, net_trained, params = load_run(out)
     if duration is not None:
         cfg = dataclasses.replace(cfg, duration=float(duration))
     eval_net = build_network(cfg, gate=cfg.task == "xor")
+    readout = "trained"
+    if refit is not None:
+        params = refit_readout(cfg, eval_net, params, refit)
+        readout = f"refitted by ridge regression to {int(refit)} fresh trials"
     if cfg.task == "xor":  # many trials: accuracy from the batched JAX forward, figures from SciPy
         task = make_task(cfg)
         batch, v0 = eval_batch(cfg, n_trials)
         outputs, counts = jax_readouts(cfg, eval_net, params, batch, v0)
         decisions = task.decide(batch.t, outputs, batch.info["go"])
         labels = batch.info["labels"]
-        metrics = {"task": cfg.task, "n_test_trials": batch.size,
+        metrics = {"task": cfg.task, "n_test_trials": batch.size, "readout": readout,
                    "accuracy": float(np.mean(decisions == labels)),
                    "accuracy_by_label": {f"{k:+d}": float(np.mean(decisions[labels == k] == k))
                                          for k in (-1, 0, 1) if np.any(labels == k)},
@@ -139,7 +189,7 @@ def evaluate(out, n_trials=None, duration=None):
                               {k: np.asarray(v)[idx] for k, v in batch.info.items()})
         return metrics, (cfg, eval_net, params, fig_batch, sols, None)
     batch, sols, v0 = simulate_test_trials(cfg, eval_net, params, n_trials)
-    metrics = {"task": cfg.task, "n_test_trials": batch.size}
+    metrics = {"task": cfg.task, "n_test_trials": batch.size, "readout": readout}
     keep = batch.t >= WARMUP_MS
     err = sum(np.sum((s.o[keep] - batch.targets[b][keep]) ** 2) for b, s in enumerate(sols))
     ref = sum(np.sum(batch.targets[b][keep] ** 2) for b in range(batch.size))

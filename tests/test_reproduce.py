@@ -37,6 +37,13 @@ def test_reproduce_quick(tmp_path, name):
         assert sum(r[k] for k, r in rows.items()) == pytest.approx(summary["accuracy"] * summary["n_test_trials"])
         for k, acc in summary["accuracy_by_label"].items():
             assert rows[k][k] == pytest.approx(acc * sum(rows[k].values()))
+        # `odesnn evaluate` scores the saved run again (the JAX forward in float64), here with a refitted readout
+        ev = subprocess.run([sys.executable, "-m", "odesnn", "evaluate", str(tmp_path / name), "--trials", "6",
+                             "--refit-readout", "5"], capture_output=True, text=True, timeout=600)
+        assert ev.returncode == 0, ev.stderr[-3000:]
+        again = json.loads(ev.stdout)
+        assert again["n_test_trials"] == 6 and again["readout"].startswith("refitted") and "5 fresh" in again["readout"]
+        assert sum(sum(r.values()) for r in again["confusion"].values()) == 6
 
 
 def test_sphere_init_gives_equal_input_norms():
@@ -93,3 +100,32 @@ def test_xor_figure_shows_the_papers_six_trial_types():
     # a batch too small for every type still gives its trials, each once
     small = xor().sample(np.random.default_rng(5), 2)
     assert sorted(figure_trials(small)) == [0, 1]
+
+
+def test_refit_readout_is_the_least_squares_readout_of_scipy_states():
+    """The refitted readout equals an independent least-squares fit to SciPy-simulated states of the same trials."""
+    from odesnn import simulate
+    from odesnn.reproduce import FIT_SALT, refit_readout
+    from odesnn.training import batch_for_step, build_network, default_config, initial_voltages, make_task
+
+    cfg = default_config("xor", quick=True, rtol=1e-9, atol=1e-11, n_neurons=6, duration=200.0,
+                         init={"w_scale": 0.5, "u_scale": 1.0, "o_scale": 0.2, "i0_scale": 0.005, "i0_mean": 0.01},
+                         task_kwargs={"first_range": (20.0, 40.0), "gap_range": (20.0, 30.0),
+                                      "cue_delay_range": (20.0, 40.0)})
+    net = build_network(cfg)
+    params = net.init_params(1, **cfg.init)
+    refitted = refit_readout(cfg, net, params, n_trials=4, ridge=1e-12)
+    np.testing.assert_array_equal(refitted.W, params.W)  # only the readout changes
+    batch, rng = batch_for_step(cfg, make_task(cfg), 0, size=4, salt=FIT_SALT)
+    v0 = initial_voltages(cfg, rng, batch.size)
+    X = np.concatenate([simulate(net, params, (batch.t, batch.inputs[b]), None, (batch.t[0], batch.t[-1]),
+                                 v0=v0[b], t_eval=batch.t, rtol=1e-11, atol=1e-13).s for b in range(batch.size)])
+    Y = batch.targets.reshape(-1, 1)
+    O_ref = np.linalg.lstsq(X, Y, rcond=None)[0].T
+    assert np.linalg.matrix_rank(X) == cfg.n_neurons  # the fit is unique
+    np.testing.assert_allclose(refitted.O, O_ref, rtol=0, atol=1e-5 * np.abs(O_ref).max())  # measured: 9e-7
+    # it is the best readout of these states: no other O does better on them
+    err = lambda O: np.sum((X @ O.T - Y) ** 2)  # noqa: E731
+    assert err(refitted.O) <= err(params.O) and err(refitted.O) <= err(O_ref) * (1 + 1e-6)
+    with pytest.raises(ValueError, match="n_trials"):
+        refit_readout(cfg, net, params, n_trials=0)
