@@ -277,6 +277,11 @@ def _truncate_metrics(path, step):
     path.write_text("".join(line + "\n" for line in keep))
 
 
+def task_span(batch) -> tuple:
+    """The time span a task batch is simulated over: that of its grid (the gradient and the states agree)."""
+    return float(batch.t[0]), float(batch.t[-1])
+
+
 def jax_options(cfg: TrainConfig):
     """The JAX backend :class:`~odesnn._jax.Options` of a run (solver, tolerances, dtype, caps)."""
     from ._jax import Options
@@ -313,7 +318,7 @@ def jax_loss_and_grad(cfg: TrainConfig, net: Network):
         return jnp.mean(costs) * scale
 
     def fn(params, batch, v0, count_spikes=False):
-        b = make_batch(net, batch.t, batch.inputs, batch.targets, (0.0, cfg.duration), v0=v0)
+        b = make_batch(net, batch.t, batch.inputs, batch.targets, task_span(batch), v0=v0)
         if cfg.trial_clip is None and not lstsq:
             value, grads, counts = value_grad_and_spike_counts(params, b, model=model, loss=loss, options=opts)
             grads = Params(*(np.asarray(g, dtype=float) for g in jax.tree.leaves(grads)))
@@ -345,7 +350,7 @@ def jax_states(cfg: TrainConfig, net: Network, params, batch, v0, chunk=50):
     states, counts = [], []
     for lo in range(0, batch.size, chunk):
         sl = slice(lo, lo + chunk)
-        b = make_batch(net, batch.t, batch.inputs[sl], batch.targets[sl], (batch.t[0], batch.t[-1]), v0=v0[sl])
+        b = make_batch(net, batch.t, batch.inputs[sl], batch.targets[sl], task_span(batch), v0=v0[sl])
         p, bb = cast(params, b, opts.real_dtype())
         fwd = forward_jit(model, opts, p, bb, jnp.asarray(batch.t, opts.real_dtype()))
         status = np.asarray(fwd.status)

@@ -11,7 +11,7 @@ EXPECTED = {
     "gate": ({"panels", "charge_error_beyond_zone"}, ["figure1.png"]),
     "autoencoder": ({"rel_error", "corr_Wf_UO", "corr_U_OT", "spike_ratio"}, ["figure2.png"]),
     "predictive": ({"rel_error", "corr_W_UAO", "corr_Wf_UO"}, ["figure2.png", "figure3.png"]),
-    "xor": ({"accuracy", "decision_rule"}, ["figure4.png"]),
+    "xor": ({"accuracy", "decision_rule", "rel_error"}, ["figure4.png"]),
 }
 
 
@@ -44,6 +44,19 @@ def test_reproduce_quick(tmp_path, name):
         again = json.loads(ev.stdout)
         assert again["n_test_trials"] == 6 and again["readout"].startswith("refitted") and "5 fresh" in again["readout"]
         assert sum(sum(r.values()) for r in again["confusion"].values()) == 6
+        # closed form: a silent readout (O = 0) has rel_error 1 and answers every trial null
+        import shutil
+
+        from odesnn.reproduce import evaluate
+
+        silent = tmp_path / "silent"
+        shutil.copytree(tmp_path / name, silent)
+        arrays = dict(np.load(silent / "params.npz"))
+        arrays["O"] = np.zeros_like(arrays["O"])
+        np.savez(silent / "params.npz", **arrays)
+        quiet, _ = evaluate(silent, n_trials=6)
+        assert quiet["rel_error"] == 1.0
+        assert quiet["accuracy"] == quiet["confusion"]["+0"]["+0"] / 6 and quiet["accuracy_by_label"]["+0"] == 1.0
 
 
 def test_sphere_init_gives_equal_input_norms():
