@@ -588,12 +588,12 @@ def perturbation_growth(net, params, inputs=None, target=None, t_span=None, *, v
     PerturbationGrowth
     """
     from ._api import simulate
+    from ._problem import check_t_span
 
     if not (isinstance(eps, (int, float)) and math.isfinite(eps) and eps > 0):
         raise ValueError(f"`eps` must be a positive number, got {eps!r}")
-    if t_span is None:
-        raise ValueError("`t_span` is required: (t0, t1) in ms")
-    t_eval = np.linspace(float(t_span[0]), float(t_span[1]), 201) if t_eval is None else np.asarray(t_eval, float)
+    t0, t1 = check_t_span(t_span)
+    t_eval = np.linspace(t0, t1, 201) if t_eval is None else np.asarray(t_eval, float)
     v0 = np.zeros(net.n_neurons) if v0 is None else np.asarray(v0, dtype=float)
     direction = np.random.default_rng(seed).uniform(-1.0, 1.0, net.n_neurons)
     direction /= np.max(np.abs(direction))

@@ -34,11 +34,8 @@ class Problem:
         return Problem(self.net, self.net.check_params(params), self.inputs, self.target, self.x0, self.t0, self.t1)
 
 
-def make_problem(net, params, inputs=None, target=None, t_span=None, v0=None, s0=None, sf0=None) -> Problem:
-    """Check every argument and return a :class:`Problem` (eager errors name the argument)."""
-    if not isinstance(net, Network):
-        raise TypeError(f"`net` must be an odesnn.Network, got {type(net).__name__}")
-    params = net.check_params(params)
+def check_t_span(t_span) -> tuple[float, float]:
+    """``(t0, t1)`` as floats, or ``ValueError`` naming `t_span` unless it is a finite pair with ``t1 > t0``."""
     if t_span is None:
         raise ValueError("`t_span` is required: (t0, t1) in ms")
     try:
@@ -49,6 +46,15 @@ def make_problem(net, params, inputs=None, target=None, t_span=None, v0=None, s0
         raise ValueError(f"`t_span` must be finite, got {t_span!r}")
     if t1 <= t0:
         raise ValueError(f"`t_span` must have t1 > t0, got t0={t0!r}, t1={t1!r}")
+    return t0, t1
+
+
+def make_problem(net, params, inputs=None, target=None, t_span=None, v0=None, s0=None, sf0=None) -> Problem:
+    """Check every argument and return a :class:`Problem` (eager errors name the argument)."""
+    if not isinstance(net, Network):
+        raise TypeError(f"`net` must be an odesnn.Network, got {type(net).__name__}")
+    params = net.check_params(params)
+    t0, t1 = check_t_span(t_span)
     inputs = as_signal(inputs, net.n_inputs, "inputs")
     target = as_signal(target, net.n_outputs, "target")
     x0 = net.initial_state(v0, s0, sf0)

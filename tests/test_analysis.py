@@ -164,6 +164,9 @@ def test_perturbation_of_a_lone_nif_only_shifts_its_spikes():
     assert g.growth().max() > 0.2 * bound  # the sampling does catch the pulses
     with pytest.raises(ValueError, match=r"`eps` must be a positive number, got -1"):
         an.perturbation_growth(net, params, t_span=(0.0, 1.0), eps=-1)
+    for bad, message in ((None, "`t_span` is required"), ((5.0, 1.0), "t1 > t0"), ((0.0, np.inf), "finite")):
+        with pytest.raises(ValueError, match=message):  # the same checks as simulate's, before any simulation
+            an.perturbation_growth(net, params, t_span=bad)
 
 
 def test_growth_rate_of_an_exponential():
