@@ -5,6 +5,9 @@ A network receives one or two ±1 pulses and, at a go-cue, must answer with a
 single pulse. The defaults are small (a handful of steps); ``odesnn train xor
 --out runs/xor`` uses the paper's 80 neurons. The paper's accuracy has not
 been reproduced yet: docs/reproduce.md gives the runs made and why they stall.
+The best recipe so far is the two-stage curriculum in examples/xor_curriculum/
+(``odesnn train xor --config examples/xor_curriculum/stage1.json --out
+runs/xor_stage1``, then stage2.json), on delays about a fifth of the paper's.
 
 Run ``python examples/xor.py``.
 """

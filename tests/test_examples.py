@@ -68,3 +68,17 @@ def test_train_autoencoder(tmp_path):
 def test_xor(tmp_path):
     metrics = load("xor").main(tmp_path / "xor", steps=2, n_neurons=6, batch_size=2, progress=False)
     assert 0.0 <= metrics["accuracy"] <= 1.0
+
+
+def test_xor_curriculum_configs_chain_valid_stages():
+    """examples/xor_curriculum: each stage is a valid XOR TrainConfig, and stage 2 starts where stage 1 ends."""
+    import json
+
+    from odesnn.training import default_config
+
+    stages = sorted((EXAMPLES / "xor_curriculum").glob("stage*.json"))
+    assert [p.stem for p in stages] == ["stage1", "stage2"]
+    cfgs = [default_config("xor", **json.loads(p.read_text())) for p in stages]
+    assert cfgs[0].init_from is None and cfgs[1].init_from == "runs/xor_stage1"
+    assert cfgs[0].n_neurons == cfgs[1].n_neurons == 80 and cfgs[0].neuron == "qif"
+    assert cfgs[0].task_kwargs == cfgs[1].task_kwargs and cfgs[0].duration == cfgs[1].duration
