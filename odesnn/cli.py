@@ -106,8 +106,7 @@ def _cmd_evaluate(args):
 
     from .reproduce import evaluate
 
-    jax.config.update("jax_enable_x64", True)  # a float64 run's JAX forward (XOR) needs it; float32 runs say so
-
+    jax.config.update("jax_enable_x64", True)  # float64 runs' JAX forwards need it; float32 runs still cast down
     metrics, _ = evaluate(args.dir, args.trials, args.duration, args.refit_readout)
     print(json.dumps(metrics, indent=2, default=float))
     return 0

@@ -65,6 +65,11 @@ def _corr(a, b):
     return float(np.corrcoef(a, b)[0, 1])
 
 
+def _rel_error(outputs, targets):
+    """``Σ‖o - o_d‖² / Σ‖o_d‖²``: the squared error over that of a silent readout."""
+    return float(np.sum((outputs - targets) ** 2) / np.sum(targets ** 2))
+
+
 def _offdiag(M):
     return M[~np.eye(M.shape[0], dtype=bool)]
 
@@ -174,7 +179,7 @@ def evaluate(out, n_trials=None, duration=None, refit=None):
         metrics = {"task": cfg.task, "n_test_trials": batch.size, "readout": readout,
                    "accuracy": float(np.mean(decisions == labels)),
                    # squared error over that of a silent readout: a continuous measure beside the decisions
-                   "rel_error": float(np.sum((outputs - batch.targets) ** 2) / np.sum(batch.targets ** 2)),
+                   "rel_error": _rel_error(outputs, batch.targets),
                    "accuracy_by_label": {f"{k:+d}": float(np.mean(decisions[labels == k] == k))
                                          for k in (-1, 0, 1) if np.any(labels == k)},
                    # rows: the label; columns: the decision (an undecided ±1 trial is a "0")
@@ -194,9 +199,7 @@ def evaluate(out, n_trials=None, duration=None, refit=None):
     batch, sols, v0 = simulate_test_trials(cfg, eval_net, params, n_trials)
     metrics = {"task": cfg.task, "n_test_trials": batch.size, "readout": readout}
     keep = batch.t >= WARMUP_MS
-    err = sum(np.sum((s.o[keep] - batch.targets[b][keep]) ** 2) for b, s in enumerate(sols))
-    ref = sum(np.sum(batch.targets[b][keep] ** 2) for b in range(batch.size))
-    metrics["rel_error"] = float(err / ref)
+    metrics["rel_error"] = _rel_error(np.stack([s.o[keep] for s in sols]), batch.targets[:, keep])
     metrics["corr_Wf_UO"] = _corr(_offdiag(params.Wf), _offdiag(-params.U @ params.O))
     metrics["corr_U_OT"] = _corr(params.U, params.O.T)
     virtual = params._replace(W=np.zeros_like(params.W), Wf=np.zeros_like(params.Wf))
