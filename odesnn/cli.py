@@ -98,6 +98,8 @@ def _add_evaluate(sub):
     p.add_argument("--duration", type=float, default=None, help="length of the test trials in ms")
     p.add_argument("--refit-readout", type=int, default=None, metavar="N",
                    help="score the network with its readout refitted to N fresh trials (ridge regression)")
+    p.add_argument("--seed", type=int, default=None,
+                   help="draw the test (and refitting) trials from this seed instead of the run's training seed")
     p.set_defaults(func=_cmd_evaluate)
 
 
@@ -107,7 +109,7 @@ def _cmd_evaluate(args):
     from .reproduce import evaluate
 
     jax.config.update("jax_enable_x64", True)  # float64 runs' JAX forwards need it; float32 runs still cast down
-    metrics, _ = evaluate(args.dir, args.trials, args.duration, args.refit_readout)
+    metrics, _ = evaluate(args.dir, args.trials, args.duration, args.refit_readout, args.seed)
     print(json.dumps(metrics, indent=2, default=float))
     return 0
 

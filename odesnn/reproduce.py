@@ -155,16 +155,23 @@ def figure_trials(batch, n=6):
     return (picked + rest)[:min(n, batch.size)]
 
 
-def evaluate(out, n_trials=None, duration=None, refit=None):
+def evaluate(out, n_trials=None, duration=None, refit=None, seed=None):
     """Metrics of the run in directory ``out`` on fresh test trials (see module docstring).
 
     ``duration`` (ms) sets the length of the test trials (default: that of the training trials).
     ``refit`` (a number of trials) first replaces the trained readout by one refitted to that many fresh
     trials (:func:`refit_readout`); the summary then says so under ``"readout"``.
+    ``seed`` (an integer) draws the test trials, and the refitting trials, from it instead of the run's own
+    training seed, so that runs trained with different seeds can be scored on the same trials. The summary
+    records it as ``"test_seed"``.
     """
     cfg, net_trained, params = load_run(out)
     if duration is not None:
         cfg = dataclasses.replace(cfg, duration=float(duration))
+    if seed is not None:
+        if not (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed >= 0):
+            raise ValueError(f"`seed` must be a non-negative integer, got {seed!r}")
+        cfg = dataclasses.replace(cfg, seed=int(seed))
     eval_net = build_network(cfg, gate=cfg.task == "xor")
     readout = "trained"
     if refit is not None:
@@ -176,7 +183,7 @@ def evaluate(out, n_trials=None, duration=None, refit=None):
         outputs, counts = jax_readouts(cfg, eval_net, params, batch, v0)
         decisions = task.decide(batch.t, outputs, batch.info["go"])
         labels = batch.info["labels"]
-        metrics = {"task": cfg.task, "n_test_trials": batch.size, "readout": readout,
+        metrics = {"task": cfg.task, "n_test_trials": batch.size, "test_seed": cfg.seed, "readout": readout,
                    "accuracy": float(np.mean(decisions == labels)),
                    # squared error over that of a silent readout: a continuous measure beside the decisions
                    "rel_error": _rel_error(outputs, batch.targets),
@@ -197,7 +204,7 @@ def evaluate(out, n_trials=None, duration=None, refit=None):
                               {k: np.asarray(v)[idx] for k, v in batch.info.items()})
         return metrics, (cfg, eval_net, params, fig_batch, sols, None)
     batch, sols, v0 = simulate_test_trials(cfg, eval_net, params, n_trials)
-    metrics = {"task": cfg.task, "n_test_trials": batch.size, "readout": readout}
+    metrics = {"task": cfg.task, "n_test_trials": batch.size, "test_seed": cfg.seed, "readout": readout}
     keep = batch.t >= WARMUP_MS
     metrics["rel_error"] = _rel_error(np.stack([s.o[keep] for s in sols]), batch.targets[:, keep])
     metrics["corr_Wf_UO"] = _corr(_offdiag(params.Wf), _offdiag(-params.U @ params.O))

@@ -39,23 +39,36 @@ def test_reproduce_quick(tmp_path, name):
             assert rows[k][k] == pytest.approx(acc * sum(rows[k].values()))
         # `odesnn evaluate` scores the saved run again (the JAX forward in float64), here with a refitted readout
         ev = subprocess.run([sys.executable, "-m", "odesnn", "evaluate", str(tmp_path / name), "--trials", "6",
-                             "--refit-readout", "5"], capture_output=True, text=True, timeout=600)
+                             "--refit-readout", "5", "--seed", "5"], capture_output=True, text=True, timeout=600)
         assert ev.returncode == 0, ev.stderr[-3000:]
         again = json.loads(ev.stdout)
         assert again["n_test_trials"] == 6 and again["readout"].startswith("refitted") and "5 fresh" in again["readout"]
         assert sum(sum(r.values()) for r in again["confusion"].values()) == 6
-        # closed form: a silent readout (O = 0) has rel_error 1 and answers every trial null
         import shutil
 
         from odesnn.reproduce import evaluate
 
+        # `--seed` draws the trials independently of the run's training seed: the same network saved as if
+        # trained with another seed scores exactly the same on them
+        reseeded = tmp_path / "reseeded"
+        shutil.copytree(tmp_path / name, reseeded)
+        train_cfg = json.loads((reseeded / "train_config.json").read_text())
+        train_cfg["seed"] += 17
+        (reseeded / "train_config.json").write_text(json.dumps(train_cfg))
+        same, _ = evaluate(reseeded, n_trials=6, refit=5, seed=5)
+        assert again["test_seed"] == same["test_seed"] == 5
+        assert same["rel_error"] == pytest.approx(again["rel_error"], rel=1e-12)
+        assert same["confusion"] == again["confusion"]
+        with pytest.raises(ValueError, match="seed"):
+            evaluate(reseeded, n_trials=6, seed=-1)
+        # closed form: a silent readout (O = 0) has rel_error 1 and answers every trial null
         silent = tmp_path / "silent"
         shutil.copytree(tmp_path / name, silent)
         arrays = dict(np.load(silent / "params.npz"))
         arrays["O"] = np.zeros_like(arrays["O"])
         np.savez(silent / "params.npz", **arrays)
         quiet, _ = evaluate(silent, n_trials=6)
-        assert quiet["rel_error"] == 1.0
+        assert quiet["rel_error"] == 1.0 and quiet["test_seed"] == train_cfg["seed"] - 17  # the run's own seed
         assert quiet["accuracy"] == quiet["confusion"]["+0"]["+0"] / 6 and quiet["accuracy_by_label"]["+0"] == 1.0
 
 
