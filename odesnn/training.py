@@ -37,7 +37,9 @@ from ._solution import SimulationError
 from ._neurons import NIF, QIF
 from .tasks import TASKS
 
-__all__ = ["TrainConfig", "TrainingDiverged", "default_config", "train", "build_network"]
+__all__ = ["TrainConfig", "TrainingDiverged", "default_config", "train", "build_network", "gradient_noise_scale"]
+
+NOISE_SALT = 15485863  # the batches of gradient_noise_scale: never training batches, test or fitting trials
 
 
 class TrainingDiverged(RuntimeError):
@@ -305,7 +307,7 @@ def jax_loss_and_grad(cfg: TrainConfig, net: Network):
     import jax
     import jax.numpy as jnp
 
-    from ._jax import Model, make_batch, per_trial_value_and_grad
+    from ._jax import Model, make_batch
     from ._jax._simulate import value_grad_and_spike_counts
 
     opts = jax_options(cfg)
@@ -313,25 +315,88 @@ def jax_loss_and_grad(cfg: TrainConfig, net: Network):
     model = Model(net, "linear", "linear")
     scale = 1.0 / cfg.duration
     lstsq = cfg.readout == "lstsq"  # then the states of the forward pass are returned too
+    per_trial_fn = jax_trial_gradients(cfg, net)
 
     def loss(costs):
         return jnp.mean(costs) * scale
 
     def fn(params, batch, v0, count_spikes=False):
-        b = make_batch(net, batch.t, batch.inputs, batch.targets, task_span(batch), v0=v0)
         if cfg.trial_clip is None and not lstsq:
+            b = make_batch(net, batch.t, batch.inputs, batch.targets, task_span(batch), v0=v0)
             value, grads, counts = value_grad_and_spike_counts(params, b, model=model, loss=loss, options=opts)
             grads = Params(*(np.asarray(g, dtype=float) for g in jax.tree.leaves(grads)))
             return float(value), grads, np.asarray(counts)
+        costs, per_trial, counts, *states = per_trial_fn(params, batch, v0, t_eval=batch.t if lstsq else None)
+        grads = Params(*(np.mean(g, axis=0) for g in per_trial))
+        return (float(np.mean(costs) * scale), grads, counts) + tuple(states)
+
+    return fn
+
+
+def jax_trial_gradients(cfg: TrainConfig, net: Network):
+    """A function ``(params, TaskBatch, v0, t_eval=None) -> (costs, grads, spikes_per_trial[, s])``, per trial.
+
+    ``grads`` holds, for every parameter group, each trial's gradient of its
+    cost per ms (arrays leading with the batch axis), already scaled by the
+    ``trial_clip`` weights (:func:`clip_weights`) when ``cfg.trial_clip`` is
+    set: their mean over the batch is the gradient a training step takes.
+    With ``t_eval``, the synaptic states ``s`` ``(B, T, N)`` there are
+    returned too.
+    """
+    from ._jax import Model, make_batch, per_trial_value_and_grad
+
+    opts = jax_options(cfg)
+    opts.real_dtype()
+    model = Model(net, "linear", "linear")
+
+    def fn(params, batch, v0, t_eval=None):
+        b = make_batch(net, batch.t, batch.inputs, batch.targets, task_span(batch), v0=v0)
         costs, per_trial, counts, *states = per_trial_value_and_grad(params, b, model=model, options=opts,
-                                                                     t_eval=batch.t if lstsq else None)
+                                                                     t_eval=t_eval)
         per_trial = Params(*(np.asarray(g, dtype=float) for g in per_trial))
         weights = (np.ones(b.size) if cfg.trial_clip is None else
                    clip_weights(per_trial, stepped_groups(cfg), cfg.trial_clip))
-        grads = Params(*(np.tensordot(weights, g, axes=1) * scale / b.size for g in per_trial))
-        return (float(loss(costs)), grads, np.asarray(counts)) + tuple(np.asarray(x.s, dtype=float) for x in states)
+        grads = Params(*(g * np.reshape(weights, (-1,) + (1,) * (g.ndim - 1)) / cfg.duration for g in per_trial))
+        return (np.asarray(costs, dtype=float), grads, np.asarray(counts)) + tuple(
+            np.asarray(x.s, dtype=float) for x in states)
 
     return fn
+
+
+def gradient_noise_scale(cfg: TrainConfig, net: Network, params, n_batches=4, batch_size=None, salt=NOISE_SALT):
+    """The gradient noise scale of a run's training steps at ``params`` (see :mod:`odesnn._noise_scale`).
+
+    Draws ``n_batches`` independent batches of ``batch_size`` trials (default:
+    ``cfg.batch_size``) from the run's task, with ``salt`` keeping them apart
+    from the training batches, and measures the per-trial gradients of the
+    stepped groups as a training step would take them (per ms, with the
+    ``trial_clip`` weights of each batch). ``B_noise`` far above
+    ``cfg.batch_size`` says a step's direction is mostly noise.
+
+    Returns
+    -------
+    odesnn._noise_scale.NoiseScale
+        ``signal`` (``|E g|²``), its standard error, ``trace`` (``tr Σ``),
+        ``b_noise``, the batch means and their pairwise cosines.
+    """
+    from ._noise_scale import noise_scale
+
+    if not (isinstance(n_batches, (int, np.integer)) and not isinstance(n_batches, bool) and n_batches >= 2):
+        raise ValueError(f"`n_batches` must be an integer >= 2, got {n_batches!r}")
+    size = cfg.batch_size if batch_size is None else batch_size
+    if not (isinstance(size, (int, np.integer)) and not isinstance(size, bool) and size >= 1):
+        raise ValueError(f"`batch_size` must be a positive integer, got {batch_size!r}")
+    per_trial_fn = jax_trial_gradients(cfg, net)
+    task = make_task(cfg)
+    groups = stepped_groups(cfg)
+    samples = []
+    for k in range(int(n_batches)):
+        batch, rng = batch_for_step(cfg, task, k, size=int(size), salt=salt)
+        v0 = initial_voltages(cfg, rng, batch.size)
+        _, grads, _ = per_trial_fn(params, batch, v0)
+        samples.append(np.concatenate([np.reshape(g, (batch.size, -1)) for name, g in zip(Params._fields, grads)
+                                       if name in groups], axis=1))
+    return noise_scale(samples)
 
 
 def jax_states(cfg: TrainConfig, net: Network, params, batch, v0, chunk=50):
