@@ -32,12 +32,14 @@ from ._cost import QuadraticCost
 from ._gates import Gate
 from ._io import load, save, save_npz
 from ._network import Network, Params
+from ._noise_scale import NoiseScale, noise_scale
 from ._readout import LstsqReadout, check_readout_options
 from ._solution import SimulationError
 from ._neurons import NIF, QIF
 from .tasks import TASKS
 
-__all__ = ["TrainConfig", "TrainingDiverged", "default_config", "train", "build_network", "gradient_noise_scale"]
+__all__ = ["TrainConfig", "TrainingDiverged", "default_config", "train", "build_network", "gradient_noise_scale",
+           "NoiseScale"]
 
 NOISE_SALT = 15485863  # the batches of gradient_noise_scale: never training batches, test or fitting trials
 
@@ -364,7 +366,15 @@ def jax_trial_gradients(cfg: TrainConfig, net: Network):
 
 
 def gradient_noise_scale(cfg: TrainConfig, net: Network, params, n_batches=4, batch_size=None, salt=NOISE_SALT):
-    """The gradient noise scale of a run's training steps at ``params`` (see :mod:`odesnn._noise_scale`).
+    """The gradient noise scale of a run's training steps at ``params``.
+
+    For per-trial gradients ``g`` with mean ``G`` and covariance ``Σ``, the
+    mean of ``B`` trials has noise ``E|noise|² = tr Σ / B``, so
+    ``B_noise = tr Σ / |G|²`` is the batch size at which a step's signal and
+    noise are equal; the cosine of a batch mean with ``G`` is
+    ``(1 + B_noise/B)^(-1/2)``. ``|G|²`` is estimated without bias from the
+    products of distinct trials' gradients, with a jackknife error over the
+    batches.
 
     Draws ``n_batches`` independent batches of ``batch_size`` trials (default:
     ``cfg.batch_size``) from the run's task, with ``salt`` keeping them apart
@@ -375,12 +385,10 @@ def gradient_noise_scale(cfg: TrainConfig, net: Network, params, n_batches=4, ba
 
     Returns
     -------
-    odesnn._noise_scale.NoiseScale
+    NoiseScale
         ``signal`` (``|E g|²``), its standard error, ``trace`` (``tr Σ``),
         ``b_noise``, the batch means and their pairwise cosines.
     """
-    from ._noise_scale import noise_scale
-
     if not (isinstance(n_batches, (int, np.integer)) and not isinstance(n_batches, bool) and n_batches >= 2):
         raise ValueError(f"`n_batches` must be an integer >= 2, got {n_batches!r}")
     size = cfg.batch_size if batch_size is None else batch_size
