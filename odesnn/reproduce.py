@@ -18,6 +18,11 @@ Metrics (the keys of ``summary.json``):
 ``accuracy``
     Fraction of XOR test trials decided correctly by :meth:`odesnn.tasks.XORTask.decide`
     (with ``accuracy_by_label``, and ``confusion``: the number of trials of each label given each decision).
+``rel_error_by_period``, ``decoding_at_go``
+    XOR only (:func:`xor_diagnostics`): ``rel_error`` split into the periods
+    before, in and after the response window, and how well linear decoders
+    read the first sign, the number of pulses and the XOR label from ``s`` at
+    the go-cue.
 
 The predictive-coding tasks are evaluated with the zero-width threshold
 synapse (Δ = 0), as in the paper, on the SciPy backend. XOR is evaluated with
@@ -131,10 +136,66 @@ def simulate_test_trials(cfg, net, params, n_trials=None, rtol=1e-6, atol=1e-8):
     return batch, sols, v0
 
 
-def jax_readouts(cfg, net, params, batch, v0, chunk=50):
-    """Readouts ``o`` (B, T, K) on ``batch.t`` and spike counts (B,) from the batched JAX forward."""
+def jax_readouts(cfg, net, params, batch, v0, chunk=50, with_states=False):
+    """Readouts ``o`` (B, T, K) on ``batch.t`` and spike counts (B,) from the batched JAX forward.
+
+    With ``with_states``, the synaptic states ``s`` (B, T, N) they were read from come third.
+    """
     states, counts = jax_states(cfg, net, params, batch, v0, chunk)
-    return states @ np.asarray(params.O, dtype=float).T, counts
+    outputs = states @ np.asarray(params.O, dtype=float).T
+    return (outputs, counts, states) if with_states else (outputs, counts)
+
+
+def decoding_accuracy(X, y, folds=5, ridge=1e-3):
+    """Cross-validated accuracy of a linear decoder of the signs ``y`` (±1) from the rows of ``X``.
+
+    The decoder is the ridge regression of ``y`` on ``X`` with a constant term,
+    read by its sign, fitted on all folds but one and scored on the held-out
+    fold (folds interleaved: trial ``i`` is in fold ``i mod folds``). ``ridge``
+    is relative to the mean eigenvalue of the fitting data's Gram matrix.
+    Returns NaN if any fold lacks a trial, or a training split lacks either sign.
+    """
+    X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
+    n = y.size
+    fold = np.arange(n) % folds
+    Xa = np.c_[X, np.ones(n)]
+    hits = 0
+    for f in range(folds):
+        test = fold == f
+        train_y = y[~test]
+        if not test.any() or not (np.any(train_y > 0) and np.any(train_y < 0)):
+            return float("nan")
+        A = Xa[~test].T @ Xa[~test]
+        A += ridge * np.trace(A) / A.shape[0] * np.eye(A.shape[0])
+        w = np.linalg.solve(A, Xa[~test].T @ train_y)
+        hits += int(np.sum(np.sign(Xa[test] @ w) == y[test]))
+    return hits / n
+
+
+def xor_diagnostics(task, batch, states, outputs):
+    """Where an XOR network's error lies, and what its state holds at the go-cue.
+
+    Returns ``rel_error_by_period``: the squared error before, in and after the
+    response window of :meth:`~odesnn.tasks.XORTask.decide`, each over the
+    silent readout's error of the whole batch (they sum to ``rel_error``);
+    and ``decoding_at_go``: the cross-validated accuracy (:func:`decoding_accuracy`)
+    of linear decoders of the first pulse's sign, of one against two pulses,
+    and of the XOR label (two-pulse trials), reading ``s`` at the go-cue's onset.
+    A network whose state holds the XOR there but whose ``response`` error is
+    large fails at producing the output pulse, not at remembering.
+    """
+    t, info = batch.t, batch.info
+    window = task.response_mask(t, info["go"])
+    before = t[None, :] < np.asarray(info["go"])[:, None] + task.response_delay
+    sq = np.sum((outputs - batch.targets) ** 2, axis=-1)
+    silent = np.sum(batch.targets ** 2)
+    periods = {"before": before, "response": window, "after": ~before & ~window}
+    at_go = states[np.arange(batch.size), np.searchsorted(t, info["go"])]
+    two = info["labels"] != 0
+    return {"rel_error_by_period": {k: float(np.sum(sq[m]) / silent) for k, m in periods.items()},
+            "decoding_at_go": {"first_sign": decoding_accuracy(at_go, info["first_sign"]),
+                               "two_pulses": decoding_accuracy(at_go, np.where(two, 1.0, -1.0)),
+                               "xor": decoding_accuracy(at_go[two], info["labels"][two])}}
 
 
 def figure_trials(batch, n=6):
@@ -180,7 +241,7 @@ def evaluate(out, n_trials=None, duration=None, refit=None, seed=None):
     if cfg.task == "xor":  # many trials: accuracy from the batched JAX forward, figures from SciPy
         task = make_task(cfg)
         batch, v0 = eval_batch(cfg, n_trials)
-        outputs, counts = jax_readouts(cfg, eval_net, params, batch, v0)
+        outputs, counts, states = jax_readouts(cfg, eval_net, params, batch, v0, with_states=True)
         decisions = task.decide(batch.t, outputs, batch.info["go"])
         labels = batch.info["labels"]
         metrics = {"task": cfg.task, "n_test_trials": batch.size, "test_seed": cfg.seed, "readout": readout,
@@ -192,6 +253,7 @@ def evaluate(out, n_trials=None, duration=None, refit=None, seed=None):
                    # rows: the label; columns: the decision (an undecided ±1 trial is a "0")
                    "confusion": {f"{k:+d}": {f"{j:+d}": int(np.sum(decisions[labels == k] == j)) for j in (-1, 0, 1)}
                                  for k in (-1, 0, 1)},
+                   **xor_diagnostics(task, batch, states, outputs),
                    "spikes_per_neuron_per_s": float(np.mean(counts) / cfg.n_neurons / (cfg.duration / 1000.0)),
                    "decision_rule": (f"mean readout over [go+{task.response_delay:g}, go+"
                                      f"{task.response_delay + task.response_window:g}] ms, doubled, compared with "

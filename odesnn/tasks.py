@@ -167,12 +167,15 @@ class XORTask:
         return TaskBatch(t * 1.0, self.amplitude * inputs, targets, {"labels": labels, "go": cues,
                                                                           "first_sign": first})
 
+    def response_mask(self, t, go):
+        """``(B, T)`` mask of the response window ``[go + response_delay, go + response_delay + response_window]``."""
+        lo = np.asarray(go, dtype=float)[:, None] + self.response_delay
+        return (t[None, :] >= lo) & (t[None, :] <= lo + self.response_window)
+
     def decide(self, t, outputs, go):
         """Decisions (+1, -1, 0) from readouts ``(B, T, 1)`` by the rule in the class docstring."""
         decisions = []
-        for o, g in zip(outputs, go):
-            lo, hi = g + self.response_delay, g + self.response_delay + self.response_window
-            window = (t >= lo) & (t <= hi)
+        for o, window in zip(outputs, self.response_mask(t, go)):
             mean = float(np.mean(o[window, 0])) / 0.5  # the target bump has mean amplitude/2
             decisions.append(1 if mean > self.threshold * self.amplitude else
                              -1 if mean < -self.threshold * self.amplitude else 0)

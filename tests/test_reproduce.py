@@ -69,6 +69,9 @@ def test_reproduce_quick(tmp_path, name):
         np.savez(silent / "params.npz", **arrays)
         quiet, _ = evaluate(silent, n_trials=6)
         assert quiet["rel_error"] == 1.0 and quiet["test_seed"] == train_cfg["seed"] - 17  # the run's own seed
+        # the target pulse lies inside the response window: all of a silent readout's error is there
+        assert quiet["rel_error_by_period"] == {"before": 0.0, "response": 1.0, "after": 0.0}
+        assert sum(summary["rel_error_by_period"].values()) == pytest.approx(summary["rel_error"], rel=1e-12)
         assert quiet["accuracy"] == quiet["confusion"]["+0"]["+0"] / 6 and quiet["accuracy_by_label"]["+0"] == 1.0
 
 
@@ -155,3 +158,25 @@ def test_refit_readout_is_the_least_squares_readout_of_scipy_states():
     assert err(refitted.O) <= err(params.O) and err(refitted.O) <= err(O_ref) * (1 + 1e-6)
     with pytest.raises(ValueError, match="n_trials"):
         refit_readout(cfg, net, params, n_trials=0)
+
+
+def test_decoding_accuracy_of_separable_and_of_random_labels():
+    from odesnn.reproduce import decoding_accuracy
+
+    rng = np.random.default_rng(3)
+    y = rng.choice([-1.0, 1.0], size=400)
+    X = rng.normal(size=(400, 10)) + 5.0 * y[:, None] * np.eye(10)[0] + 2.0  # classes 10 sd apart, off centre
+    assert decoding_accuracy(X, y) == 1.0  # every held-out trial right
+    noise = rng.choice([-1.0, 1.0], size=len(y))  # labels unrelated to X: chance, within 4 standard errors
+    assert abs(decoding_accuracy(X, noise) - 0.5) < 4 * 0.5 / np.sqrt(len(y))
+    assert np.isnan(decoding_accuracy(X[:3], y[:3]))  # a fold without a trial
+
+
+def test_xor_response_window_holds_the_target_pulse():
+    from odesnn.tasks import xor
+
+    task = xor()
+    batch = task.sample(np.random.default_rng(0), 20)
+    mask = task.response_mask(batch.t, batch.info["go"])
+    assert np.all(batch.targets[..., 0][~mask] == 0.0)  # the target is zero outside the window
+    assert np.all(np.abs(batch.targets[..., 0]).max(axis=1)[batch.info["labels"] != 0] == pytest.approx(1.0, abs=1e-3))  # the peak, on a 1 ms grid
