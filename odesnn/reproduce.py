@@ -180,7 +180,8 @@ def xor_diagnostics(task, batch, states, outputs):
     silent readout's error of the whole batch (they sum to ``rel_error``);
     and ``decoding_at_go``: the cross-validated accuracy (:func:`decoding_accuracy`)
     of linear decoders of the first pulse's sign, of one against two pulses,
-    and of the XOR label (two-pulse trials), reading ``s`` at the go-cue's onset.
+    and of the XOR label (two-pulse trials), reading ``s`` at the go-cue's onset (None where the
+    test trials are too few to cross-validate).
     A network whose state holds the XOR there but whose ``response`` error is
     large fails at producing the output pulse, not at remembering.
     """
@@ -192,10 +193,12 @@ def xor_diagnostics(task, batch, states, outputs):
     periods = {"before": before, "response": window, "after": ~before & ~window}
     at_go = states[np.arange(batch.size), np.searchsorted(t, info["go"])]
     two = info["labels"] != 0
+    decoded = {"first_sign": decoding_accuracy(at_go, info["first_sign"]),
+               "two_pulses": decoding_accuracy(at_go, np.where(two, 1.0, -1.0)),
+               "xor": decoding_accuracy(at_go[two], info["labels"][two])}
     return {"rel_error_by_period": {k: float(np.sum(sq[m]) / silent) for k, m in periods.items()},
-            "decoding_at_go": {"first_sign": decoding_accuracy(at_go, info["first_sign"]),
-                               "two_pulses": decoding_accuracy(at_go, np.where(two, 1.0, -1.0)),
-                               "xor": decoding_accuracy(at_go[two], info["labels"][two])}}
+            # None where too few test trials of a kind to cross-validate
+            "decoding_at_go": {k: None if np.isnan(v) else v for k, v in decoded.items()}}
 
 
 def figure_trials(batch, n=6):
@@ -305,6 +308,14 @@ def reproduce(name, out="reproduce", quick=False, progress=True):
     summary["quick"] = bool(quick)
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=float) + "\n")
     return summary
+
+
+def write_evaluation(out, metrics, data):
+    """Write what :func:`evaluate` returned into directory ``out``: ``summary.json`` and the task's figures."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    _figures(metrics["task"], out, data)
+    (out / "summary.json").write_text(json.dumps(metrics, indent=2, default=float) + "\n")
 
 
 def _figures(name, out, data):

@@ -39,9 +39,13 @@ def test_reproduce_quick(tmp_path, name):
             assert rows[k][k] == pytest.approx(acc * sum(rows[k].values()))
         # `odesnn evaluate` scores the saved run again (the JAX forward in float64), here with a refitted readout
         ev = subprocess.run([sys.executable, "-m", "odesnn", "evaluate", str(tmp_path / name), "--trials", "6",
-                             "--refit-readout", "5", "--seed", "5"], capture_output=True, text=True, timeout=600)
+                             "--refit-readout", "5", "--seed", "5", "--out", str(tmp_path / "ev")],
+                            capture_output=True, text=True, timeout=600)
         assert ev.returncode == 0, ev.stderr[-3000:]
         again = json.loads(ev.stdout)
+        # --out: the printed metrics saved, and Figure 4 of the re-scored network
+        assert (tmp_path / "ev" / "summary.json").read_text().strip() == ev.stdout.strip()
+        assert (tmp_path / "ev" / "figure4.png").stat().st_size > 10_000
         assert again["n_test_trials"] == 6 and again["readout"].startswith("refitted") and "5 fresh" in again["readout"]
         assert sum(sum(r.values()) for r in again["confusion"].values()) == 6
         import shutil
