@@ -100,6 +100,8 @@ def _add_evaluate(sub):
                    help="score the network with its readout refitted to N fresh trials (ridge regression)")
     p.add_argument("--seed", type=int, default=None,
                    help="draw the test (and refitting) trials from this seed instead of the run's training seed")
+    p.add_argument("--width", type=float, default=None, metavar="DELTA",
+                   help="evaluate with a gate of this width instead of the trained one (pair with --refit-readout)")
     p.add_argument("--out", default=None, metavar="DIR",
                    help="also write summary.json and the task's figures (PNG, as odesnn reproduce draws them) into DIR")
     p.set_defaults(func=_cmd_evaluate)
@@ -111,7 +113,7 @@ def _cmd_evaluate(args):
     from .reproduce import evaluate, write_evaluation
 
     jax.config.update("jax_enable_x64", True)  # float64 runs' JAX forwards need it; float32 runs still cast down
-    metrics, data = evaluate(args.dir, args.trials, args.duration, args.refit_readout, args.seed)
+    metrics, data = evaluate(args.dir, args.trials, args.duration, args.refit_readout, args.seed, args.width)
     if args.out is not None:
         write_evaluation(args.out, metrics, data)
     print(json.dumps(metrics, indent=2, default=float))

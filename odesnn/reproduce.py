@@ -41,6 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from ._api import simulate
+from ._gates import Gate
 from ._readout import LstsqReadout
 from .tasks import PREDICTIVE_A, TaskBatch
 from .training import (batch_for_step, build_network, default_config, initial_voltages, jax_states, load_run,
@@ -219,7 +220,7 @@ def figure_trials(batch, n=6):
     return (picked + rest)[:min(n, batch.size)]
 
 
-def evaluate(out, n_trials=None, duration=None, refit=None, seed=None):
+def evaluate(out, n_trials=None, duration=None, refit=None, seed=None, width=None):
     """Metrics of the run in directory ``out`` on fresh test trials (see module docstring).
 
     ``duration`` (ms) sets the length of the test trials (default: that of the training trials).
@@ -228,10 +229,20 @@ def evaluate(out, n_trials=None, duration=None, refit=None, seed=None):
     ``seed`` (an integer) draws the test trials, and the refitting trials, from it instead of the run's own
     training seed, so that runs trained with different seeds can be scored on the same trials. The summary
     records it as ``"test_seed"``.
+    ``width`` (Δ, XOR only) evaluates the network with a gate of that width in place of the one it was
+    trained with; the summary records the width used as ``"gate_width"``. Pair it with ``refit``: the
+    trained readout was fitted to the other gate's states. (The sinusoid tasks are evaluated with the
+    threshold synapse, Δ = 0, so a width there is an error.)
     """
     cfg, net_trained, params = load_run(out)
     if duration is not None:
         cfg = dataclasses.replace(cfg, duration=float(duration))
+    if width is not None:
+        if cfg.task != "xor":
+            raise ValueError(f"`width`={width!r}: only XOR is evaluated with a gate; the {cfg.task} task is "
+                             f"evaluated with the threshold synapse (Δ = 0)")
+        Gate(cfg.gate, width)  # a bad width raises here, naming it
+        cfg = dataclasses.replace(cfg, width=float(width))
     if seed is not None:
         if not (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed >= 0):
             raise ValueError(f"`seed` must be a non-negative integer, got {seed!r}")
@@ -248,7 +259,7 @@ def evaluate(out, n_trials=None, duration=None, refit=None, seed=None):
         decisions = task.decide(batch.t, outputs, batch.info["go"])
         labels = batch.info["labels"]
         metrics = {"task": cfg.task, "n_test_trials": batch.size, "test_seed": cfg.seed, "readout": readout,
-                   "accuracy": float(np.mean(decisions == labels)),
+                   "gate_width": cfg.width, "accuracy": float(np.mean(decisions == labels)),
                    # squared error over that of a silent readout: a continuous measure beside the decisions
                    "rel_error": _rel_error(outputs, batch.targets),
                    "accuracy_by_label": {f"{k:+d}": float(np.mean(decisions[labels == k] == k))

@@ -31,6 +31,11 @@ def test_reproduce_quick(tmp_path, name):
     else:
         # a trained network was saved in the plain format
         assert (tmp_path / name / "params.npz").is_file() and (tmp_path / name / "config.json").is_file()
+    if name in ("autoencoder", "predictive"):  # evaluated with Δ = 0: a gate width is refused, not ignored
+        from odesnn.reproduce import evaluate
+
+        with pytest.raises(ValueError, match="only XOR"):
+            evaluate(tmp_path / name, width=0.5)
     if name == "xor":  # the confusion table accounts for every test trial and agrees with the accuracies
         rows = summary["confusion"]
         assert sum(sum(r.values()) for r in rows.values()) == summary["n_test_trials"]
@@ -65,6 +70,19 @@ def test_reproduce_quick(tmp_path, name):
         assert same["confusion"] == again["confusion"]
         with pytest.raises(ValueError, match="seed"):
             evaluate(reseeded, n_trials=6, seed=-1)
+        # `width` evaluates with another gate: the same as a run whose configuration names that width
+        wide = tmp_path / "wide"
+        shutil.copytree(tmp_path / name, wide)
+        wide_cfg = json.loads((wide / "train_config.json").read_text())
+        assert wide_cfg["width"] != 0.5
+        wide_cfg["width"] = 0.5
+        (wide / "train_config.json").write_text(json.dumps(wide_cfg))
+        swapped, _ = evaluate(tmp_path / name, n_trials=6, width=0.5)
+        native, _ = evaluate(wide, n_trials=6)
+        assert swapped["gate_width"] == native["gate_width"] == 0.5
+        assert swapped["rel_error"] == pytest.approx(native["rel_error"], rel=1e-12)
+        with pytest.raises(ValueError, match="width"):
+            evaluate(wide, n_trials=6, width=-0.1)
         # closed form: a silent readout (O = 0) has rel_error 1 and answers every trial null
         silent = tmp_path / "silent"
         shutil.copytree(tmp_path / name, silent)
