@@ -41,6 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from ._api import simulate
+from ._checks import check_integer
 from ._gates import Gate
 from ._readout import LstsqReadout
 from .tasks import PREDICTIVE_A, TaskBatch
@@ -117,8 +118,7 @@ def refit_readout(cfg, net, params, n_trials=300, ridge=1e-4, chunk=50):
         ``params`` with ``O`` minimising ``Σ‖O s − o_d‖² + penalty·‖O‖²`` over
         the fitting trials (after the warm-up for the sinusoid tasks).
     """
-    if not (isinstance(n_trials, (int, np.integer)) and not isinstance(n_trials, bool) and n_trials >= 1):
-        raise ValueError(f"`n_trials` must be a positive integer, got {n_trials!r}")
+    n_trials = check_integer("n_trials", n_trials, 1)
     batch, rng = batch_for_step(cfg, make_task(cfg), 0, size=int(n_trials), salt=FIT_SALT)
     v0 = initial_voltages(cfg, rng, batch.size)
     states, _ = jax_states(cfg, net, params, batch, v0, chunk)
@@ -244,9 +244,7 @@ def evaluate(out, n_trials=None, duration=None, refit=None, seed=None, width=Non
         Gate(cfg.gate, width)  # a bad width raises here, naming it
         cfg = dataclasses.replace(cfg, width=float(width))
     if seed is not None:
-        if not (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed >= 0):
-            raise ValueError(f"`seed` must be a non-negative integer, got {seed!r}")
-        cfg = dataclasses.replace(cfg, seed=int(seed))
+        cfg = dataclasses.replace(cfg, seed=check_integer("seed", seed, 0))
     eval_net = build_network(cfg, gate=cfg.task == "xor")
     readout = "trained"
     if refit is not None:

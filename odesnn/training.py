@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._checks import check_integer
 from ._cost import QuadraticCost
 from ._gates import Gate
 from ._io import load, save, save_npz
@@ -389,17 +390,14 @@ def gradient_noise_scale(cfg: TrainConfig, net: Network, params, n_batches=4, ba
         ``signal`` (``|E g|²``), its standard error, ``trace`` (``tr Σ``),
         ``b_noise``, the batch means and their pairwise cosines.
     """
-    if not (isinstance(n_batches, (int, np.integer)) and not isinstance(n_batches, bool) and n_batches >= 2):
-        raise ValueError(f"`n_batches` must be an integer >= 2, got {n_batches!r}")
-    size = cfg.batch_size if batch_size is None else batch_size
-    if not (isinstance(size, (int, np.integer)) and not isinstance(size, bool) and size >= 1):
-        raise ValueError(f"`batch_size` must be a positive integer, got {batch_size!r}")
+    n_batches = check_integer("n_batches", n_batches, 2)
+    size = check_integer("batch_size", cfg.batch_size if batch_size is None else batch_size, 1)
     per_trial_fn = jax_trial_gradients(cfg, net)
     task = make_task(cfg)
     groups = stepped_groups(cfg)
     samples = []
-    for k in range(int(n_batches)):
-        batch, rng = batch_for_step(cfg, task, k, size=int(size), salt=salt)
+    for k in range(n_batches):
+        batch, rng = batch_for_step(cfg, task, k, size=size, salt=salt)
         v0 = initial_voltages(cfg, rng, batch.size)
         _, grads, _ = per_trial_fn(params, batch, v0)
         samples.append(np.concatenate([np.reshape(g, (batch.size, -1)) for name, g in zip(Params._fields, grads)
