@@ -113,7 +113,8 @@ def _cmd_evaluate(args):
     from .reproduce import evaluate, write_evaluation
 
     jax.config.update("jax_enable_x64", True)  # float64 runs' JAX forwards need it; float32 runs still cast down
-    metrics, data = evaluate(args.dir, args.trials, args.duration, args.refit_readout, args.seed, args.width)
+    metrics, data = evaluate(args.dir, args.trials, args.duration, args.refit_readout, args.seed, args.width,
+                             figures=args.out is not None)  # the figure trials are simulated only to be drawn
     if args.out is not None:
         write_evaluation(args.out, metrics, data)
     print(json.dumps(metrics, indent=2, default=float))

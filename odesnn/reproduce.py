@@ -220,7 +220,7 @@ def figure_trials(batch, n=6):
     return (picked + rest)[:min(n, batch.size)]
 
 
-def evaluate(out, n_trials=None, duration=None, refit=None, seed=None, width=None):
+def evaluate(out, n_trials=None, duration=None, refit=None, seed=None, width=None, figures=True):
     """Metrics of the run in directory ``out`` on fresh test trials (see module docstring).
 
     ``duration`` (ms) sets the length of the test trials (default: that of the training trials).
@@ -233,6 +233,7 @@ def evaluate(out, n_trials=None, duration=None, refit=None, seed=None, width=Non
     trained with; the summary records the width used as ``"gate_width"``. Pair it with ``refit``: the
     trained readout was fitted to the other gate's states. (The sinusoid tasks are evaluated with the
     threshold synapse, Δ = 0, so a width there is an error.)
+    ``figures=False`` (XOR) skips the SciPy simulations of the figure trials and returns ``(metrics, None)``.
     """
     cfg, net_trained, params = load_run(out)
     if duration is not None:
@@ -270,6 +271,8 @@ def evaluate(out, n_trials=None, duration=None, refit=None, seed=None, width=Non
                    "decision_rule": (f"mean readout over [go+{task.response_delay:g}, go+"
                                      f"{task.response_delay + task.response_window:g}] ms, doubled, compared with "
                                      f"±{task.threshold}·amplitude")}
+        if not figures:
+            return metrics, None
         idx = figure_trials(batch)
         sols = [simulate(eval_net, params, (batch.t, batch.inputs[b]), (batch.t, batch.targets[b]),
                          task_span(batch), v0=v0[b], t_eval=batch.t, rtol=1e-6, atol=1e-8,
@@ -321,6 +324,8 @@ def reproduce(name, out="reproduce", quick=False, progress=True):
 
 def write_evaluation(out, metrics, data):
     """Write what :func:`evaluate` returned into directory ``out``: ``summary.json`` and the task's figures."""
+    if data is None:
+        raise ValueError("`data` is None: call evaluate with figures=True to write the figures")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     _figures(metrics["task"], out, data)

@@ -64,7 +64,7 @@ def test_reproduce_quick(tmp_path, name):
         train_cfg = json.loads((reseeded / "train_config.json").read_text())
         train_cfg["seed"] += 17
         (reseeded / "train_config.json").write_text(json.dumps(train_cfg))
-        same, _ = evaluate(reseeded, n_trials=6, refit=5, seed=5)
+        same, _ = evaluate(reseeded, n_trials=6, refit=5, seed=5, figures=False)
         assert again["test_seed"] == same["test_seed"] == 5
         assert same["rel_error"] == pytest.approx(again["rel_error"], rel=1e-12)
         assert same["confusion"] == again["confusion"]
@@ -77,8 +77,8 @@ def test_reproduce_quick(tmp_path, name):
         assert wide_cfg["width"] != 0.5
         wide_cfg["width"] = 0.5
         (wide / "train_config.json").write_text(json.dumps(wide_cfg))
-        swapped, _ = evaluate(tmp_path / name, n_trials=6, width=0.5)
-        native, _ = evaluate(wide, n_trials=6)
+        swapped, _ = evaluate(tmp_path / name, n_trials=6, width=0.5, figures=False)
+        native, _ = evaluate(wide, n_trials=6, figures=False)
         assert swapped["gate_width"] == native["gate_width"] == 0.5
         assert swapped["rel_error"] == pytest.approx(native["rel_error"], rel=1e-12)
         with pytest.raises(ValueError, match="width"):
@@ -89,7 +89,11 @@ def test_reproduce_quick(tmp_path, name):
         arrays = dict(np.load(silent / "params.npz"))
         arrays["O"] = np.zeros_like(arrays["O"])
         np.savez(silent / "params.npz", **arrays)
-        quiet, _ = evaluate(silent, n_trials=6)
+        quiet, no_data = evaluate(silent, n_trials=6, figures=False)
+        from odesnn.reproduce import write_evaluation
+
+        with pytest.raises(ValueError, match="figures=True"):  # nothing to draw: said, not a crash
+            write_evaluation(tmp_path / "nothing", quiet, no_data)
         assert quiet["rel_error"] == 1.0 and quiet["test_seed"] == train_cfg["seed"] - 17  # the run's own seed
         # the target pulse lies inside the response window: all of a silent readout's error is there
         assert quiet["rel_error_by_period"] == {"before": 0.0, "response": 1.0, "after": 0.0}
