@@ -119,7 +119,7 @@ def refit_readout(cfg, net, params, n_trials=300, ridge=1e-4, chunk=50):
         the fitting trials (after the warm-up for the sinusoid tasks).
     """
     n_trials = check_integer("n_trials", n_trials, 1)
-    batch, rng = batch_for_step(cfg, make_task(cfg), 0, size=int(n_trials), salt=FIT_SALT)
+    batch, rng = batch_for_step(cfg, make_task(cfg), 0, size=n_trials, salt=FIT_SALT)
     v0 = initial_voltages(cfg, rng, batch.size)
     states, _ = jax_states(cfg, net, params, batch, v0, chunk)
     keep = slice(None) if cfg.task == "xor" else batch.t >= WARMUP_MS
