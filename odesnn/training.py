@@ -68,7 +68,7 @@ class TrainConfig:
     lam: float | None = None  # default 0.1 / N, as in the paper
     W_mask: str = "none"
     train: tuple = ("Wf", "U", "O", "I0")
-    steps: int = 200
+    steps: int = 200  # 0 saves the initial network untrained: a frozen control to score beside a run
     batch_size: int = 50
     lr: float = 0.01
     lr_final: float = 0.001
@@ -108,7 +108,9 @@ class TrainConfig:
     def __post_init__(self):
         if self.task not in TASKS:
             raise ValueError(f"`task`={self.task!r} unknown; known: {sorted(TASKS)}")
-        for name in ("steps", "batch_size", "checkpoint_every", "n_neurons", "log_every", "max_skipped"):
+        if not (isinstance(self.steps, int) and self.steps >= 0):  # 0: save the initial network (a frozen control)
+            raise ValueError(f"`steps` must be a non-negative integer, got {self.steps!r}")
+        for name in ("batch_size", "checkpoint_every", "n_neurons", "log_every", "max_skipped"):
             val = getattr(self, name)
             if not (isinstance(val, int) and val >= 1):
                 raise ValueError(f"`{name}` must be a positive integer, got {val!r}")
@@ -454,6 +456,10 @@ def clip_weights(per_trial_grads, groups, factor):
 def train(cfg: TrainConfig, out, resume=False, loss_and_grad=None, progress=True, log=print, states_fn=None):
     """Train ``cfg`` into directory ``out``; returns the trained ``(net, params)``.
 
+    With ``cfg.steps == 0`` nothing is trained: the initial network (from ``init`` or ``init_from``) is saved
+    as the run's network, so ``odesnn evaluate`` scores it like any run (a frozen control, or a reservoir
+    with ``--refit-readout``).
+
     ``loss_and_grad(params, batch, v0, count_spikes)`` defaults to the JAX adjoint (which counts spikes at
     every step; ``count_spikes``, true every ``cfg.log_every`` steps, asks other functions to). It returns
     ``(loss, grads, spikes)``, or ``(loss, grads, spikes, s)`` with the synaptic states ``s`` ``(B, T, N)`` of
@@ -469,7 +475,7 @@ def train(cfg: TrainConfig, out, resume=False, loss_and_grad=None, progress=True
     net = build_network(cfg)
     task = make_task(cfg)
     fn = loss_and_grad or jax_loss_and_grad(cfg, net)
-    schedule = optax.cosine_decay_schedule(cfg.lr, cfg.steps, alpha=cfg.lr_final / cfg.lr)
+    schedule = optax.cosine_decay_schedule(cfg.lr, max(cfg.steps, 1), alpha=cfg.lr_final / cfg.lr)
     step_scale = Params(*(float(cfg.lr_scale.get(name, 1.0)) for name in Params._fields))
     descent = optax.adam(schedule) if cfg.optimizer == "adam" else optax.sgd(schedule)
     optimizer = optax.chain(optax.clip_by_global_norm(cfg.clip), descent,

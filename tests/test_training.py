@@ -256,6 +256,27 @@ def test_init_from_starts_a_run_at_another_runs_parameters(tmp_path):
         np.testing.assert_array_equal(resumed.U, ck["param_U"])
 
 
+def test_zero_steps_saves_the_initial_network_untrained(tmp_path):
+    from odesnn import load
+    from odesnn.training import load_run
+
+    base = {k: v for k, v in SMALL.items() if k not in ("steps", "checkpoint_every")}
+    cfg = default_config("autoencoder", quick=True, steps=0, **base)
+
+    def never(*args):
+        raise AssertionError("no step may be taken")
+
+    net, params = train(cfg, tmp_path / "frozen", loss_and_grad=never, progress=False)
+    expected = _first_params(cfg)
+    _, saved = load(tmp_path / "frozen")
+    for a, b, c in zip(params, saved, expected):
+        np.testing.assert_array_equal(a, c)
+        np.testing.assert_array_equal(b, c)
+    assert load_run(tmp_path / "frozen")[0].steps == 0
+    with pytest.raises(ValueError, match=r"`steps` must be a non-negative integer, got -1"):
+        TrainConfig(steps=-1)
+
+
 def _first_params(cfg):
     from odesnn.training import build_network, initial_params
 
