@@ -82,3 +82,17 @@ def test_xor_curriculum_configs_chain_valid_stages():
     assert cfgs[0].init_from is None and cfgs[1].init_from == "runs/xor_stage1"
     assert cfgs[0].n_neurons == cfgs[1].n_neurons == 80 and cfgs[0].neuron == "qif"
     assert cfgs[0].task_kwargs == cfgs[1].task_kwargs and cfgs[0].duration == cfgs[1].duration
+
+
+def test_strong_start_config_is_the_one_that_trained_the_saved_network():
+    """examples/xor_curriculum/strong_stage1.json resolves to the train_config of docs/data/xor_res_stage1."""
+    import json
+
+    from odesnn.training import TrainConfig, default_config
+
+    root = EXAMPLES.parent
+    cfg = default_config("xor", **json.loads((EXAMPLES / "xor_curriculum" / "strong_stage1.json").read_text()))
+    saved = TrainConfig.from_dict(json.loads((root / "docs" / "data" / "xor_res_stage1" / "train_config.json")
+                                             .read_text()))
+    assert cfg == saved
+    assert cfg.init["w_scale"] == 2.5 and cfg.init["u_scale"] == 0.4 and cfg.n_neurons == 80
