@@ -96,3 +96,20 @@ def test_strong_start_config_is_the_one_that_trained_the_saved_network():
                                              .read_text()))
     assert cfg == saved
     assert cfg.init["w_scale"] == 2.5 and cfg.init["u_scale"] == 0.4 and cfg.n_neurons == 80
+
+
+def test_strong_stage2_config_continues_the_saved_stage1_on_longer_delays():
+    """strong_stage2.json starts from docs/data/xor_res_stage1 and is, apart from that path, what trained
+    docs/data/xor_res_stage2 (whose run started from a copy of the same step-370 checkpoint)."""
+    import dataclasses
+    import json
+
+    from odesnn.training import TrainConfig, default_config
+
+    root = EXAMPLES.parent
+    cfg = default_config("xor", **json.loads((EXAMPLES / "xor_curriculum" / "strong_stage2.json").read_text()))
+    saved = TrainConfig.from_dict(json.loads((root / "docs" / "data" / "xor_res_stage2" / "train_config.json")
+                                             .read_text()))
+    assert cfg.init_from == "docs/data/xor_res_stage1" and (root / cfg.init_from / "params.npz").is_file()
+    assert dataclasses.replace(saved, init_from=cfg.init_from) == cfg
+    assert cfg.duration == 300.0 and cfg.task_kwargs["gap_range"] == [30.0, 60.0]
