@@ -108,7 +108,7 @@ class TrainConfig:
     def __post_init__(self):
         if self.task not in TASKS:
             raise ValueError(f"`task`={self.task!r} unknown; known: {sorted(TASKS)}")
-        if not (isinstance(self.steps, int) and self.steps >= 0):  # 0: save the initial network (a frozen control)
+        if not (isinstance(self.steps, int) and self.steps >= 0):
             raise ValueError(f"`steps` must be a non-negative integer, got {self.steps!r}")
         for name in ("batch_size", "checkpoint_every", "n_neurons", "log_every", "max_skipped"):
             val = getattr(self, name)

@@ -84,16 +84,24 @@ def test_xor_curriculum_configs_chain_valid_stages():
     assert cfgs[0].task_kwargs == cfgs[1].task_kwargs and cfgs[0].duration == cfgs[1].duration
 
 
-def test_strong_start_config_is_the_one_that_trained_the_saved_network():
-    """examples/xor_curriculum/strong_stage1.json resolves to the train_config of docs/data/xor_res_stage1."""
+
+DOCS_DATA = EXAMPLES.parent / "docs" / "data"
+
+
+def _example_and_saved(example, saved_dir):
+    """The TrainConfig an example config resolves to, and the one saved with a network in docs/data."""
     import json
 
     from odesnn.training import TrainConfig, default_config
 
-    root = EXAMPLES.parent
-    cfg = default_config("xor", **json.loads((EXAMPLES / "xor_curriculum" / "strong_stage1.json").read_text()))
-    saved = TrainConfig.from_dict(json.loads((root / "docs" / "data" / "xor_res_stage1" / "train_config.json")
-                                             .read_text()))
+    cfg = default_config("xor", **json.loads((EXAMPLES / "xor_curriculum" / example).read_text()))
+    saved = TrainConfig.from_dict(json.loads((DOCS_DATA / saved_dir / "train_config.json").read_text()))
+    return cfg, saved
+
+
+def test_strong_start_config_is_the_one_that_trained_the_saved_network():
+    """examples/xor_curriculum/strong_stage1.json resolves to the train_config of docs/data/xor_res_stage1."""
+    cfg, saved = _example_and_saved("strong_stage1.json", "xor_res_stage1")
     assert cfg == saved
     assert cfg.init["w_scale"] == 2.5 and cfg.init["u_scale"] == 0.4 and cfg.n_neurons == 80
 
@@ -102,14 +110,8 @@ def test_strong_stage2_config_continues_the_saved_stage1_on_longer_delays():
     """strong_stage2.json starts from docs/data/xor_res_stage1 and is, apart from that path, what trained
     docs/data/xor_res_stage2 (whose run started from a copy of the same step-370 checkpoint)."""
     import dataclasses
-    import json
 
-    from odesnn.training import TrainConfig, default_config
-
-    root = EXAMPLES.parent
-    cfg = default_config("xor", **json.loads((EXAMPLES / "xor_curriculum" / "strong_stage2.json").read_text()))
-    saved = TrainConfig.from_dict(json.loads((root / "docs" / "data" / "xor_res_stage2" / "train_config.json")
-                                             .read_text()))
-    assert cfg.init_from == "docs/data/xor_res_stage1" and (root / cfg.init_from / "params.npz").is_file()
+    cfg, saved = _example_and_saved("strong_stage2.json", "xor_res_stage2")
+    assert cfg.init_from == "docs/data/xor_res_stage1" and (DOCS_DATA / "xor_res_stage1" / "params.npz").is_file()
     assert dataclasses.replace(saved, init_from=cfg.init_from) == cfg
     assert cfg.duration == 300.0 and cfg.task_kwargs["gap_range"] == [30.0, 60.0]
