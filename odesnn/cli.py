@@ -159,7 +159,40 @@ def _cmd_bench(args):
     return 0
 
 
-COMMANDS = [_add_gradcheck, _add_figure, _add_train, _add_evaluate, _add_reproduce, _add_bench]
+def _add_tolerance(sub):
+    p = sub.add_parser("tolerance", help="a run's gradients at loose tolerances against a tight solve")
+    p.add_argument("dir", help="run directory (trained, or in progress: its last checkpoint)")
+    p.add_argument("--rtols", type=float, nargs="+", default=[1e-4, 1e-5, 1e-6], help="tolerances to check")
+    p.add_argument("--reference", type=float, default=1e-9, metavar="RTOL", help="rtol of the reference gradients")
+    p.add_argument("--trials", type=int, default=16, help="fresh trials in the batch")
+    p.add_argument("--json", action="store_true", help="print a list of records")
+    p.set_defaults(func=_cmd_tolerance)
+
+
+def _cmd_tolerance(args):
+    import jax
+    import numpy as np
+
+    from .training import build_network, gradient_agreement, load_run
+
+    jax.config.update("jax_enable_x64", True)
+    cfg, _, params = load_run(args.dir)
+    rows = gradient_agreement(cfg, build_network(cfg), params, args.rtols, args.reference, args.trials)
+    records = [{"rtol": r.rtol, "atol": r.atol, "cosine_median": float(np.median(r.cosines)),
+                "cosine_min": float(np.min(r.cosines)), "batch_cosine": r.batch_cosine,
+                "cost_error": r.cost_error, "seconds": r.seconds} for r in rows]
+    if args.json:
+        print(json.dumps(records, indent=2))
+        return 0
+    print(f"odesnn tolerance: {args.dir}, {args.trials} trials, reference rtol {args.reference:g}")
+    print(f"  {'rtol':>8} {'per-trial cosine (median / min)':>32} {'step cosine':>12} {'cost error':>11} {'s':>7}")
+    for r in records:
+        print(f"  {r['rtol']:>8.0e} {r['cosine_median']:>15.4f} / {r['cosine_min']:<14.4f} {r['batch_cosine']:>12.4f} "
+              f"{r['cost_error']:>11.2e} {r['seconds']:>7.2f}")
+    return 0
+
+
+COMMANDS = [_add_gradcheck, _add_figure, _add_train, _add_evaluate, _add_tolerance, _add_reproduce, _add_bench]
 
 
 def build_parser():

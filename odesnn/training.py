@@ -25,6 +25,7 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -40,9 +41,10 @@ from ._neurons import NIF, QIF
 from .tasks import TASKS
 
 __all__ = ["TrainConfig", "TrainingDiverged", "default_config", "train", "build_network", "gradient_noise_scale",
-           "NoiseScale"]
+           "NoiseScale", "gradient_agreement", "GradientAgreement"]
 
 NOISE_SALT = 15485863  # the batches of gradient_noise_scale: never training batches, test or fitting trials
+AGREEMENT_SALT = 32452843  # the batch of gradient_agreement, kept apart likewise
 
 
 class TrainingDiverged(RuntimeError):
@@ -405,6 +407,93 @@ def gradient_noise_scale(cfg: TrainConfig, net: Network, params, n_batches=4, ba
         samples.append(np.concatenate([np.reshape(g, (batch.size, -1)) for name, g in zip(Params._fields, grads)
                                        if name in groups], axis=1))
     return noise_scale(samples)
+
+
+class GradientAgreement(NamedTuple):
+    """One tolerance's row of :func:`gradient_agreement`.
+
+    Attributes
+    ----------
+    rtol, atol : float
+        The tolerances of the checked gradients.
+    cosines : ndarray, shape (B,)
+        Each trial's cosine with its reference gradient (stepped groups together).
+    batch_cosine : float
+        Cosine of the batch's step direction (the mean gradient, with the
+        ``trial_clip`` weights when the run uses them) with the reference's.
+    cost_error : float
+        Relative difference of the batch's mean cost from the reference's.
+    seconds : float
+        Seconds for the batch's per-trial gradients, compilation excluded.
+    """
+
+    rtol: float
+    atol: float
+    cosines: np.ndarray
+    batch_cosine: float
+    cost_error: float
+    seconds: float
+
+
+def gradient_agreement(cfg: TrainConfig, net: Network, params, rtols=(1e-4, 1e-5, 1e-6), reference_rtol=1e-9,
+                       batch_size=16, salt=AGREEMENT_SALT):
+    """How close a run's gradients at looser tolerances come to those of a tight solve, at ``params``.
+
+    A spiking network can be chaotic: an error in one spike time grows along
+    the trial, and a gradient integrated at loose tolerances can point
+    elsewhere than the exact one. This draws one batch of ``batch_size`` fresh
+    trials from the run's task (``salt`` keeps it apart from the training
+    batches), computes each trial's gradient of the stepped groups at every
+    ``rtol`` and at ``reference_rtol`` (``atol`` scaled by the run's
+    ``atol / rtol``), and compares them.
+
+    Returns
+    -------
+    tuple of GradientAgreement
+        One per entry of ``rtols``, in that order.
+    """
+    rtols = tuple(np.ravel(np.asarray(rtols, dtype=object)).tolist())
+    for name, vals in (("rtols", rtols), ("reference_rtol", (reference_rtol,))):
+        for r in vals:
+            if not (isinstance(r, (int, float)) and math.isfinite(r) and r > 0):
+                raise ValueError(f"`{name}` must hold positive numbers, got {r!r}")
+    if not rtols:
+        raise ValueError("`rtols` must name at least one tolerance, got none")
+    if reference_rtol >= min(rtols):
+        raise ValueError(f"`reference_rtol`={reference_rtol!r} must be tighter than every one of `rtols`={rtols}")
+    size = check_integer("batch_size", batch_size, 2)
+    task, groups = make_task(cfg), stepped_groups(cfg)
+    batch, rng = batch_for_step(cfg, task, 0, size=size, salt=salt)
+    v0 = initial_voltages(cfg, rng, batch.size)
+    ratio = cfg.atol / cfg.rtol
+
+    def run(rtol, timed):
+        c = dataclasses.replace(cfg, rtol=rtol, atol=rtol * ratio)
+        fn = jax_trial_gradients(c, net)
+        if timed:
+            fn(params, batch, v0)  # compile first
+        t0 = time.perf_counter()
+        costs, grads, _ = fn(params, batch, v0)
+        seconds = time.perf_counter() - t0
+        if not np.all(np.isfinite(costs)):
+            raise RuntimeError(f"trials {np.flatnonzero(~np.isfinite(costs)).tolist()} failed to simulate at "
+                               f"rtol={rtol:g}")
+        flat = np.concatenate([np.reshape(g, (size, -1)) for name, g in zip(Params._fields, grads)
+                               if name in groups], axis=1)
+        weights = np.ones(size) if cfg.trial_clip is None else clip_weights(grads, groups, cfg.trial_clip)
+        return float(np.mean(costs)), flat, weights @ flat / size, seconds
+
+    def cosine(a, b):
+        den = np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1)
+        return np.sum(a * b, axis=-1) / np.where(den > 0, den, 1.0)
+
+    ref_cost, ref, ref_step, _ = run(reference_rtol, timed=False)
+    rows = []
+    for rtol in rtols:
+        cost, flat, step, seconds = run(rtol, timed=True)
+        rows.append(GradientAgreement(rtol, rtol * ratio, cosine(flat, ref), float(cosine(step, ref_step)),
+                                      abs(cost - ref_cost) / abs(ref_cost), seconds))
+    return tuple(rows)
 
 
 def jax_states(cfg: TrainConfig, net: Network, params, batch, v0, chunk=50):
