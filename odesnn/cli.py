@@ -165,6 +165,8 @@ def _add_tolerance(sub):
     p.add_argument("--rtols", type=float, nargs="+", default=[1e-4, 1e-5, 1e-6], help="tolerances to check")
     p.add_argument("--reference", type=float, default=1e-9, metavar="RTOL", help="rtol of the reference gradients")
     p.add_argument("--trials", type=int, default=16, help="fresh trials in the batch")
+    p.add_argument("--v0-shifts", type=float, nargs="*", default=[], metavar="EPS",
+                   help="also compare, at the reference tolerance, gradients from initial voltages moved by EPS")
     p.add_argument("--json", action="store_true", help="print a list of records")
     p.set_defaults(func=_cmd_tolerance)
 
@@ -177,18 +179,20 @@ def _cmd_tolerance(args):
 
     jax.config.update("jax_enable_x64", True)
     cfg, _, params = load_run(args.dir)
-    rows = gradient_agreement(cfg, build_network(cfg), params, args.rtols, args.reference, args.trials)
-    records = [{"rtol": r.rtol, "atol": r.atol, "cosine_median": float(np.median(r.cosines)),
-                "cosine_min": float(np.min(r.cosines)), "batch_cosine": r.batch_cosine,
-                "cost_error": r.cost_error, "seconds": r.seconds} for r in rows]
+    rows = gradient_agreement(cfg, build_network(cfg), params, args.rtols, args.reference, args.trials,
+                              args.v0_shifts)
+    records = [{"rtol": r.rtol, "atol": r.atol, "v0_shift": r.v0_shift, "cosine_median": float(np.median(r.cosines)),
+                "cosine_min": float(np.min(r.cosines)), "norm_ratio_median": float(np.median(r.norm_ratios)),
+                "batch_cosine": r.batch_cosine, "cost_error": r.cost_error, "seconds": r.seconds} for r in rows]
     if args.json:
         print(json.dumps(records, indent=2))
         return 0
     print(f"odesnn tolerance: {args.dir}, {args.trials} trials, reference rtol {args.reference:g}")
-    print(f"  {'rtol':>8} {'per-trial cosine (median / min)':>32} {'step cosine':>12} {'cost error':>11} {'s':>7}")
+    print(f"  {'rtol':>8} {'v0 shift':>9} {'cosine median':>14} {'cosine min':>11} {'norm ratio':>11} "
+          f"{'step cosine':>12} {'cost error':>11} {'seconds':>8}")
     for r in records:
-        print(f"  {r['rtol']:>8.0e} {r['cosine_median']:>15.4f} / {r['cosine_min']:<14.4f} {r['batch_cosine']:>12.4f} "
-              f"{r['cost_error']:>11.2e} {r['seconds']:>7.2f}")
+        print(f"  {r['rtol']:>8.0e} {r['v0_shift']:>9.0e} {r['cosine_median']:>14.4f} {r['cosine_min']:>11.4f} "
+              f"{r['norm_ratio_median']:>11.3f} {r['batch_cosine']:>12.4f} {r['cost_error']:>11.2e} {r['seconds']:>8.2f}")
     return 0
 
 

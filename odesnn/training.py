@@ -410,14 +410,18 @@ def gradient_noise_scale(cfg: TrainConfig, net: Network, params, n_batches=4, ba
 
 
 class GradientAgreement(NamedTuple):
-    """One tolerance's row of :func:`gradient_agreement`.
+    """One row of :func:`gradient_agreement`: gradients at one tolerance, or at shifted initial voltages.
 
     Attributes
     ----------
     rtol, atol : float
         The tolerances of the checked gradients.
+    v0_shift : float
+        Size of the shift of the initial voltages (0 for a tolerance row).
     cosines : ndarray, shape (B,)
         Each trial's cosine with its reference gradient (stepped groups together).
+    norm_ratios : ndarray, shape (B,)
+        Each trial's gradient norm over its reference's.
     batch_cosine : float
         Cosine of the batch's step direction (the mean gradient, with the
         ``trial_clip`` weights when the run uses them) with the reference's.
@@ -429,14 +433,16 @@ class GradientAgreement(NamedTuple):
 
     rtol: float
     atol: float
+    v0_shift: float
     cosines: np.ndarray
+    norm_ratios: np.ndarray
     batch_cosine: float
     cost_error: float
     seconds: float
 
 
 def gradient_agreement(cfg: TrainConfig, net: Network, params, rtols=(1e-4, 1e-5, 1e-6), reference_rtol=1e-9,
-                       batch_size=16, salt=AGREEMENT_SALT):
+                       batch_size=16, v0_shifts=(), salt=AGREEMENT_SALT):
     """How close a run's gradients at looser tolerances come to those of a tight solve, at ``params``.
 
     A spiking network can be chaotic: an error in one spike time grows along
@@ -447,33 +453,43 @@ def gradient_agreement(cfg: TrainConfig, net: Network, params, rtols=(1e-4, 1e-5
     ``rtol`` and at ``reference_rtol`` (``atol`` scaled by the run's
     ``atol / rtol``), and compares them.
 
+    Each entry ``eps`` of ``v0_shifts`` adds a row computed at the reference
+    tolerance from initial voltages moved by ``eps`` times a fixed standard
+    normal draw. The initial voltages of training trials are random, so a
+    gradient that changes as much under such a shift as under a loose
+    tolerance is as sensitive to the state as to the solver: tightening the
+    tolerance then buys a more exact answer to a question the trial's random
+    start already blurs.
+
     Returns
     -------
     tuple of GradientAgreement
-        One per entry of ``rtols``, in that order.
+        One per entry of ``rtols``, then one per entry of ``v0_shifts``, in their order.
     """
     rtols = tuple(np.ravel(np.asarray(rtols, dtype=object)).tolist())
-    for name, vals in (("rtols", rtols), ("reference_rtol", (reference_rtol,))):
+    v0_shifts = tuple(np.ravel(np.asarray(v0_shifts, dtype=object)).tolist())
+    for name, vals in (("rtols", rtols), ("reference_rtol", (reference_rtol,)), ("v0_shifts", v0_shifts)):
         for r in vals:
             if not (isinstance(r, (int, float)) and math.isfinite(r) and r > 0):
                 raise ValueError(f"`{name}` must hold positive numbers, got {r!r}")
-    if not rtols:
-        raise ValueError("`rtols` must name at least one tolerance, got none")
-    if reference_rtol >= min(rtols):
+    if not rtols and not v0_shifts:
+        raise ValueError("`rtols` must name at least one tolerance (or `v0_shifts` one shift), got none")
+    if rtols and reference_rtol >= min(rtols):
         raise ValueError(f"`reference_rtol`={reference_rtol!r} must be tighter than every one of `rtols`={rtols}")
     size = check_integer("batch_size", batch_size, 2)
     task, groups = make_task(cfg), stepped_groups(cfg)
     batch, rng = batch_for_step(cfg, task, 0, size=size, salt=salt)
     v0 = initial_voltages(cfg, rng, batch.size)
+    direction = rng.standard_normal(v0.shape)
     ratio = cfg.atol / cfg.rtol
 
-    def run(rtol, timed):
+    def run(rtol, v, timed):
         c = dataclasses.replace(cfg, rtol=rtol, atol=rtol * ratio)
         fn = jax_trial_gradients(c, net)
         if timed:
-            fn(params, batch, v0)  # compile first
+            fn(params, batch, v)  # compile first
         t0 = time.perf_counter()
-        costs, grads, _ = fn(params, batch, v0)
+        costs, grads, _ = fn(params, batch, v)
         seconds = time.perf_counter() - t0
         if not np.all(np.isfinite(costs)):
             raise RuntimeError(f"trials {np.flatnonzero(~np.isfinite(costs)).tolist()} failed to simulate at "
@@ -483,16 +499,23 @@ def gradient_agreement(cfg: TrainConfig, net: Network, params, rtols=(1e-4, 1e-5
         weights = np.ones(size) if cfg.trial_clip is None else clip_weights(grads, groups, cfg.trial_clip)
         return float(np.mean(costs)), flat, weights @ flat / size, seconds
 
+    def norm(a):
+        return np.linalg.norm(a, axis=-1)
+
     def cosine(a, b):
-        den = np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1)
+        den = norm(a) * norm(b)
         return np.sum(a * b, axis=-1) / np.where(den > 0, den, 1.0)
 
-    ref_cost, ref, ref_step, _ = run(reference_rtol, timed=False)
+    ref_cost, ref, ref_step, ref_seconds = run(reference_rtol, v0, timed=bool(v0_shifts))
+    ref_norms = np.where(norm(ref) > 0, norm(ref), 1.0)
     rows = []
-    for rtol in rtols:
-        cost, flat, step, seconds = run(rtol, timed=True)
-        rows.append(GradientAgreement(rtol, rtol * ratio, cosine(flat, ref), float(cosine(step, ref_step)),
-                                      abs(cost - ref_cost) / abs(ref_cost), seconds))
+    for rtol, shift in [(r, 0.0) for r in rtols] + [(reference_rtol, e) for e in v0_shifts]:
+        if shift:  # the reference's compiled solver serves
+            (cost, flat, step, _), seconds = run(rtol, v0 + shift * direction, timed=False), ref_seconds
+        else:
+            cost, flat, step, seconds = run(rtol, v0, timed=True)
+        rows.append(GradientAgreement(rtol, rtol * ratio, float(shift), cosine(flat, ref), norm(flat) / ref_norms,
+                                      float(cosine(step, ref_step)), abs(cost - ref_cost) / abs(ref_cost), seconds))
     return tuple(rows)
 
 

@@ -30,6 +30,20 @@ def test_gradients_converge_to_the_reference_as_the_tolerance_tightens():
     assert tight.cost_error < 1e-6
     assert loose.cost_error > tight.cost_error
     assert loose.seconds > 0 and tight.seconds > 0
+    np.testing.assert_allclose(tight.norm_ratios, 1.0, atol=1e-3)
+    assert tight.v0_shift == loose.v0_shift == 0.0
+
+
+def test_shifted_initial_voltages_move_the_gradient_continuously():
+    """Rows for shifted initial voltages use the reference tolerance on the same trials: a tiny shift leaves
+    each trial's gradient and the cost as they were, a larger one moves the cost further."""
+    cfg, net, params = _xor_setup()
+    tiny, large = gradient_agreement(cfg, net, params, rtols=(), reference_rtol=1e-10, batch_size=3,
+                                     v0_shifts=(1e-9, 1e-2))
+    assert (tiny.v0_shift, large.v0_shift) == (1e-9, 1e-2) and tiny.rtol == large.rtol == 1e-10
+    assert np.all(tiny.cosines > 0.99999) and tiny.cost_error < 1e-7
+    np.testing.assert_allclose(tiny.norm_ratios, 1.0, atol=1e-4)
+    assert large.cost_error > 100 * tiny.cost_error
 
 
 def test_bad_tolerances_are_rejected_by_name():
@@ -42,6 +56,8 @@ def test_bad_tolerances_are_rejected_by_name():
         gradient_agreement(cfg, net, params, rtols=("a",))
     with pytest.raises(ValueError, match="`rtols` must name at least one tolerance"):
         gradient_agreement(cfg, net, params, rtols=())
+    with pytest.raises(ValueError, match=r"`v0_shifts` must hold positive numbers, got 0"):
+        gradient_agreement(cfg, net, params, v0_shifts=(0,))
     with pytest.raises(ValueError, match="batch_size"):
         gradient_agreement(cfg, net, params, batch_size=1)
 
@@ -52,7 +68,7 @@ def test_cli_reports_each_tolerance(tmp_path, capsys):
     cfg = default_config("xor", quick=True, steps=0, **SMALL)
     train(cfg, tmp_path / "run", progress=False)
     assert main(["tolerance", str(tmp_path / "run"), "--rtols", "1e-4", "1e-7", "--reference", "1e-10",
-                 "--trials", "3", "--json"]) == 0
+                 "--trials", "3", "--v0-shifts", "1e-9", "--json"]) == 0
     records = json.loads(capsys.readouterr().out)
-    assert [r["rtol"] for r in records] == [1e-4, 1e-7]
+    assert [(r["rtol"], r["v0_shift"]) for r in records] == [(1e-4, 0.0), (1e-7, 0.0), (1e-10, 1e-9)]
     assert records[1]["cosine_median"] > 0.9999 and records[1]["cost_error"] < 1e-6
