@@ -7,12 +7,13 @@ import warnings
 import numpy as np
 
 from ._api import _check_backend, _scipy_options
+from ._checks import check_horizon
 from ._network import Params
 from ._problem import make_problem
 
 
 def gradient(net, params, inputs=None, target=None, t_span=None, *, v0=None, s0=None, sf0=None,
-             method="adjoint", backend="scipy", fd_step=None, **options):
+             method="adjoint", backend="scipy", fd_step=None, adjoint_horizon=None, **options):
     """Cost ``C = ∫ l dt`` and its gradient with respect to the parameters.
 
     Parameters
@@ -26,6 +27,15 @@ def gradient(net, params, inputs=None, target=None, t_span=None, *, v0=None, s0=
         ``fd_step`` (default 1e-5; slow; for verification).
     backend : {"scipy", "jax"}
         ``"jax"`` supports ``method="adjoint"`` (the same equations, compiled).
+    adjoint_horizon : float or None
+        None (default): the exact gradient. A time ``h`` in ms: the
+        discounted gradient, in which a cost at time ``t'`` credits the
+        dynamics at ``t < t'`` with weight ``e^{-(t'-t)/h}`` (the adjoint
+        gains ``+p/h`` in ``dp/dt``; forward sensitivities decay alike). It is
+        the continuous-time analogue of truncated backpropagation through time:
+        biased, but bounded where a chaotic network makes the exact gradient of
+        a long trial grow with its Lyapunov exponent. Not available with
+        ``method="fd"``.
     **options
         Solver options as for :func:`odesnn.simulate` (``method`` of the
         solver is passed as ``solver``).
@@ -41,6 +51,10 @@ def gradient(net, params, inputs=None, target=None, t_span=None, *, v0=None, s0=
         raise ValueError(f"`method`={method!r} unknown; known: ('adjoint', 'forward', 'fd')")
     if fd_step is not None and method != "fd":
         warnings.warn(f"`fd_step`={fd_step!r} is ignored with method={method!r}", stacklevel=2)
+    adjoint_horizon = check_horizon("adjoint_horizon", adjoint_horizon)
+    if adjoint_horizon is not None and method == "fd":
+        raise ValueError(f"`adjoint_horizon`={adjoint_horizon!r} has no finite-difference counterpart; "
+                         "use method='adjoint' or 'forward'")
     fd_step = 1e-5 if fd_step is None else float(fd_step)
     if not fd_step > 0:
         raise ValueError(f"`fd_step` must be positive, got {fd_step!r}")
@@ -51,6 +65,8 @@ def gradient(net, params, inputs=None, target=None, t_span=None, *, v0=None, s0=
                              "SciPy backend for forward sensitivity and finite differences)")
         from ._jax import value_and_grad
 
+        if adjoint_horizon is not None:
+            options = {**options, "adjoint_horizon": adjoint_horizon}
         value, grads = value_and_grad(problem.params, problem, **options)
         return float(value), Params(*(np.asarray(g) for g in grads))
     opts = dict(options)
@@ -62,11 +78,11 @@ def gradient(net, params, inputs=None, target=None, t_span=None, *, v0=None, s0=
         from ._scipy.forward import simulate
 
         sol = simulate(problem, **opts)
-        return sol.cost, adjoint(sol).grads
+        return sol.cost, adjoint(sol, horizon=adjoint_horizon).grads
     if method == "forward":
         from ._scipy.sensitivity import forward_sensitivity
 
-        cost, grads, _ = forward_sensitivity(problem, **opts)
+        cost, grads, _ = forward_sensitivity(problem, horizon=adjoint_horizon, **opts)
         return cost, grads
     from ._fd import fd_directions, finite_differences
     from ._scipy.forward import simulate

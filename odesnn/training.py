@@ -29,7 +29,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._checks import check_integer
+from ._checks import check_horizon, check_integer
 from ._cost import QuadraticCost
 from ._gates import Gate
 from ._io import load, save, save_npz
@@ -87,6 +87,8 @@ class TrainConfig:
     rtol: float = 1e-5
     atol: float = 1e-7
     dtype: str = "float64"
+    # None: the exact adjoint gradient; a time in ms: the discounted adjoint of odesnn._jax.Options
+    adjoint_horizon: float | None = None
     max_steps: int = 65536
     max_spikes: int = 16384
     eval_trials: int = 8
@@ -136,6 +138,7 @@ class TrainConfig:
             raise ValueError(f"`optimizer` must be 'adam' or 'sgd', got {self.optimizer!r}")
         if self.readout not in ("gradient", "lstsq"):
             raise ValueError(f"`readout` must be 'gradient' or 'lstsq', got {self.readout!r}")
+        self.adjoint_horizon = check_horizon("adjoint_horizon", self.adjoint_horizon)
         check_readout_options(self.readout_decay, self.readout_ridge, ("readout_decay", "readout_ridge"))
         bad = [g for g in self.train if g not in Params._fields]
         if bad:
@@ -296,7 +299,7 @@ def jax_options(cfg: TrainConfig):
     from ._jax import Options
 
     return Options(solver=cfg.solver, rtol=cfg.rtol, atol=cfg.atol, dtype=cfg.dtype, max_steps=cfg.max_steps,
-                   max_spikes=cfg.max_spikes)
+                   max_spikes=cfg.max_spikes, adjoint_horizon=cfg.adjoint_horizon)
 
 
 def jax_loss_and_grad(cfg: TrainConfig, net: Network):

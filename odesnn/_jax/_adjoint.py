@@ -47,8 +47,13 @@ def _signals(model, trial, k, t):
             signal_at(trial.t_grid, trial.targets, k, t, model.target_kind))
 
 
-def _adjoint_term(model: Model):
-    """``dp/du`` in reversed time ``u = -t``; ``args = (params, trial, k, forward interpolant)``."""
+def _adjoint_term(model: Model, horizon=None):
+    """``dp/du`` in reversed time ``u = -t``; ``args = (params, trial, k, forward interpolant)``.
+
+    With a ``horizon`` ``h`` (ms) the adjoint is discounted: ``dp/dt`` gains
+    ``+p/h``, so ``p`` decays by ``e^{-1/h}`` per ms backward on top of its own
+    dynamics (see :class:`~._options.Options`).
+    """
 
     def vf(u, p, args):
         params, trial, k, interp = args
@@ -56,7 +61,11 @@ def _adjoint_term(model: Model):
         x = interp.evaluate(t)[0]
         i_t, o_d = _signals(model, trial, k, t)
         dp = dyn.adjoint_field(model.net, params, x, i_t, o_d, p)
-        return as_dtype(jax.tree.map(jnp.negative, dp), p.v.dtype)
+        if horizon is None:
+            du = jax.tree.map(jnp.negative, dp)
+        else:
+            du = jax.tree.map(lambda a, b: -a - b / horizon, dp, p)
+        return as_dtype(du, p.v.dtype)
 
     return diffrax.ODETerm(vf)
 
@@ -132,7 +141,7 @@ def backward(model: Model, opts, params, trial, fwd, t_span):
     """Adjoint gradient of one trial's cost: ``(Params, State)`` for the parameters and the initial state."""
     net = model.net
     solver = opts.make_solver()
-    aterm = _adjoint_term(model)
+    aterm = _adjoint_term(model, opts.adjoint_horizon)
     K, N, J = opts.checkpoint_every, net.n_neurons, len(model.thresholds)
     M = opts.adjoint_substeps
     dtype = trial.t_grid.dtype

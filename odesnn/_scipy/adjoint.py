@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import _dynamics as dyn
+from .._checks import check_horizon
 from .._network import Params, State
 from .._problem import unpack
 from .._solution import Solution
@@ -38,11 +39,14 @@ def _layout(net):
     return np.cumsum([0] + sizes)
 
 
-def adjoint(fwd: Solution, *, method=None, rtol=None, atol=None) -> AdjointResult:
+def adjoint(fwd: Solution, *, method=None, rtol=None, atol=None, horizon=None) -> AdjointResult:
     """Gradient of ``fwd.cost`` with respect to the parameters, by the adjoint method.
 
-    Tolerances default to those of the forward solve.
+    Tolerances default to those of the forward solve. With a ``horizon`` ``h``
+    (ms) the adjoint is discounted, ``dp/dt`` gaining ``+p/h`` (see
+    ``adjoint_horizon`` in :func:`odesnn.gradient`): not the exact gradient.
     """
+    horizon = check_horizon("adjoint_horizon", horizon)
     problem = fwd.extra["problem"]
     net, params = problem.net, problem.params
     if net.gate is None:
@@ -70,6 +74,8 @@ def adjoint(fwd: Solution, *, method=None, rtol=None, atol=None) -> AdjointResul
             p = State(z[cut[0]:cut[1]], z[cut[1]:cut[2]], z[cut[2]:cut[3]])
             i_t, o_d = problem.inputs(t), problem.target(t)
             dp = dyn.adjoint_field(net, params, x, i_t, o_d, p, zone)
+            if horizon is not None:
+                dp = State(*(a + b / horizon for a, b in zip(dp, p)))
             g = dyn.gradient_density(net, params, x, i_t, o_d, p)
             return np.concatenate([dp.v, dp.s, dp.sf, -g.W.ravel(), -g.Wf.ravel(), -g.U.ravel(), -g.O.ravel(),
                                    -g.I0])

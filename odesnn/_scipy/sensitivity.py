@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _dynamics as dyn
+from .._checks import check_horizon
 from .._network import Params, State
 from .._problem import Problem, pack, unpack
 from ._integrate import THRESHOLD, Events, integrate_events
@@ -32,8 +33,14 @@ def _direct_current_derivative(net, x, i_t):
 
 
 def forward_sensitivity(problem: Problem, *, method="DOP853", rtol=1e-10, atol=1e-12, max_steps=1_000_000,
-                        max_events=1_000_000):
-    """Cost and its gradient by forward sensitivity. Returns ``(cost, grads: Params, n_spikes)``."""
+                        max_events=1_000_000, horizon=None):
+    """Cost and its gradient by forward sensitivity. Returns ``(cost, grads: Params, n_spikes)``.
+
+    With a ``horizon`` ``h`` (ms) the state sensitivities decay as ``dS/dt``
+    gains ``-S/h``: the same discounted gradient as :func:`~.adjoint.adjoint`
+    with that horizon, computed forward.
+    """
+    horizon = check_horizon("adjoint_horizon", horizon)
     net, params = problem.net, problem.params
     if net.gate is None:
         raise NotImplementedError("the gradient is not defined for the zero-width threshold synapse (gate=None)")
@@ -56,6 +63,8 @@ def forward_sensitivity(problem: Problem, *, method="DOP853", rtol=1e-10, atol=1
             dx = dyn.vector_field(net, params, x, i_t, zone)
             dc = dyn.running_cost(net, params, x, o_d)
             dS = dyn.tangent_field(net, params, x, i_t, S, _direct_current_derivative(net, x, i_t), zone)
+            if horizon is not None:
+                dS = State(*(a - b / horizon for a, b in zip(dS, S)))
             dJ = dyn.cost_grad_s(net, params, x, o_d) @ S.s
             o = dyn.output(params, x.s)
             dJO = np.outer(net.cost.dl_do(x.s, o, o_d), x.s)
