@@ -536,7 +536,7 @@ def compare_weights(trained, predicted, off_diagonal=True):
 
 
 class PerturbationGrowth(NamedTuple):
-    """How a tiny perturbation of the initial voltages grows (:func:`perturbation_growth`).
+    """How a tiny perturbation of the initial voltages or of ``I_o`` grows (:func:`perturbation_growth`).
 
     Attributes
     ----------
@@ -546,12 +546,16 @@ class PerturbationGrowth(NamedTuple):
         ``max_n |s_n(t) - s'_n(t)|`` between the two runs, 1/ms. One spike more
         or less changes ``s`` by ``1/τ``.
     eps : float
-        Size of the perturbation (largest change of any initial voltage).
+        Size of the perturbation (largest change of any initial voltage, or
+        of any entry of ``I_o``).
+    perturbed : str
+        What was perturbed: ``"v0"`` or ``"I0"``.
     """
 
     t: np.ndarray
     distance: np.ndarray
     eps: float
+    perturbed: str = "v0"
 
     def growth(self):
         """``distance / eps`` at each time: the amplification of the perturbation."""
@@ -572,16 +576,21 @@ class PerturbationGrowth(NamedTuple):
 
 
 def perturbation_growth(net, params, inputs=None, target=None, t_span=None, *, v0=None, eps=1e-9, seed=0,
-                        t_eval=None, backend="scipy", **options):
-    """Simulate twice, the second time with the initial voltages moved by at most ``eps``.
+                        t_eval=None, perturb="v0", backend="scipy", **options):
+    """Simulate twice, the second time with the initial voltages (or ``I_o``) moved by at most ``eps``.
 
     A test of whether a network is chaotic in the regime of a trial: the
     exact gradient of a cost over that trial carries the same amplification.
     Arguments are those of :func:`odesnn.simulate`, plus ``eps`` (positive; the
     perturbation is ``eps`` times a random direction of unit largest entry,
-    drawn from ``seed``) and ``t_eval`` (default: 201 points over ``t_span``).
-    Use a tolerance well below ``eps`` (the defaults of the SciPy backend are),
-    or the solver's own error drowns the perturbation.
+    drawn from ``seed``), ``t_eval`` (default: 201 points over ``t_span``) and
+    ``perturb``: ``"v0"`` moves the initial voltages, ``"I0"`` the tonic
+    currents for the whole trial. Prefer ``"I0"`` for excitable networks that
+    rest before their first input: resting neurons relax to their fixed points
+    and can erase a perturbation of ``v0`` to the last bit before the activity
+    that would amplify it starts. Use a tolerance well below ``eps`` (the
+    defaults of the SciPy backend are), or the solver's own error drowns the
+    perturbation.
 
     Returns
     -------
@@ -597,7 +606,13 @@ def perturbation_growth(net, params, inputs=None, target=None, t_span=None, *, v
     v0 = np.zeros(net.n_neurons) if v0 is None else np.asarray(v0, dtype=float)
     direction = np.random.default_rng(seed).uniform(-1.0, 1.0, net.n_neurons)
     direction /= np.max(np.abs(direction))
-    runs = [simulate(net, params, inputs, target, t_span, v0=v, backend=backend, t_eval=t_eval, **options)
-            for v in (v0, v0 + eps * direction)]
+    if perturb == "v0":
+        cases = ((params, v0), (params, v0 + eps * direction))
+    elif perturb == "I0":
+        cases = ((params, v0), (params._replace(I0=np.asarray(params.I0, dtype=float) + eps * direction), v0))
+    else:
+        raise ValueError(f"`perturb` must be 'v0' or 'I0', got {perturb!r}")
+    runs = [simulate(net, p, inputs, target, t_span, v0=v, backend=backend, t_eval=t_eval, **options)
+            for p, v in cases]
     distance = np.max(np.abs(np.asarray(runs[0].s) - np.asarray(runs[1].s)), axis=1)
-    return PerturbationGrowth(np.asarray(runs[0].t, dtype=float), distance, float(eps))
+    return PerturbationGrowth(np.asarray(runs[0].t, dtype=float), distance, float(eps), perturb)

@@ -169,6 +169,25 @@ def test_perturbation_of_a_lone_nif_only_shifts_its_spikes():
             an.perturbation_growth(net, params, t_span=bad)
 
 
+def test_perturbing_the_tonic_current_of_a_lone_nif_has_the_closed_form():
+    """Closed form: with I_o + ε the k-th spike moves by dt_k = -ε (k - v0)/I², so between spikes
+    |Δs(t)| = ε Σ_k (k - v0) e^{-(t - t_k)/τ} / (τ² I²): the shifts accumulate, unlike those of a v0 perturbation.
+    The gate's width spreads each spike's charge over Δ/I ms, an error of order Δ/(Iτ) + Δ/k, under 1 % here."""
+    I, tau, v0 = 0.3, 10.0, 0.2
+    net = odesnn.Network(1, 1, 1, neuron=odesnn.NIF(), gate=odesnn.Gate("smooth", 0.02), tau=tau)
+    params = odesnn.Params(np.zeros((1, 1)), np.zeros((1, 0)), np.zeros((1, 1)), np.ones((1, 1)), np.array([I]))
+    k = np.arange(1, 18)
+    t_k = (k - v0) / I
+    t_mid = t_k[4:] + 0.5 / I  # halfway between spikes 5..17 and the next
+    g = an.perturbation_growth(net, params, t_span=(0.0, 60.0), v0=np.array([v0]), eps=1e-6, t_eval=t_mid,
+                               perturb="I0")
+    expected = [np.sum(((k - v0) * np.exp(-(t - t_k) / tau))[t_k < t]) / (tau * I) ** 2 for t in t_mid]
+    assert g.perturbed == "I0"
+    np.testing.assert_allclose(g.growth(), expected, rtol=1e-2)
+    with pytest.raises(ValueError, match=r"`perturb` must be 'v0' or 'I0', got 'W'"):
+        an.perturbation_growth(net, params, t_span=(0.0, 1.0), perturb="W")
+
+
 def test_growth_rate_of_an_exponential():
     t = np.linspace(0.0, 100.0, 51)
     g = an.PerturbationGrowth(t, 1e-9 * np.exp(0.05 * t), 1e-9)
@@ -180,7 +199,8 @@ def test_growth_rate_of_an_exponential():
 @pytest.mark.slow
 def test_the_xor_initialisation_is_chaotic_at_the_bifurcation_and_stable_below_it():
     """docs/reproduce.md: with I_o ~ N(0, 0.005²) each theta neuron sits at its saddle-node and perturbations grow;
-    0.03 below it they die away."""
+    0.03 below it they die away. Below it a perturbation of v0 is erased before the first input (the two runs end
+    identical), so the claim is checked with a perturbation of I_o too, which lasts the whole trial."""
     from odesnn.training import batch_for_step, build_network, default_config, initial_voltages, make_task
 
     cfg = default_config("xor", duration=300.0)
@@ -190,9 +210,13 @@ def test_the_xor_initialisation_is_chaotic_at_the_bifurcation_and_stable_below_i
     growth = {}
     for mean in (0.0, -0.03):
         params = net.init_params(0, **{**cfg.init, "i0_mean": mean})
-        growth[mean] = an.perturbation_growth(net, params, (batch.t, batch.inputs[0]), None, (0.0, 300.0), v0=v0)
-    assert growth[0.0].rate() > 0.005 and growth[0.0].growth()[-1] > 1
-    stable = growth[-0.03]
+        for perturb in ("v0", "I0"):
+            growth[mean, perturb] = an.perturbation_growth(net, params, (batch.t, batch.inputs[0]), None,
+                                                           (0.0, 300.0), v0=v0, perturb=perturb)
+    for perturb in ("v0", "I0"):
+        assert growth[0.0, perturb].rate() > 0.005 and growth[0.0, perturb].growth()[-1] > 1
+    stable = growth[-0.03, "v0"]
     assert stable.growth()[-1] < 1e-6
     # NaN: the two runs became identical, the perturbation having died out below double precision
     assert np.isnan(stable.rate()) or stable.rate() < -0.01
+    assert growth[-0.03, "I0"].rate() < -0.005 and growth[-0.03, "I0"].growth()[-1] < 1
