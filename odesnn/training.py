@@ -462,7 +462,9 @@ def gradient_agreement(cfg: TrainConfig, net: Network, params, rtols=(1e-4, 1e-5
     gradient that changes as much under such a shift as under a loose
     tolerance is as sensitive to the state as to the solver: tightening the
     tolerance then buys a more exact answer to a question the trial's random
-    start already blurs.
+    start already blurs. The converse does not hold: neurons that rest before
+    the first input can erase such a shift before any activity amplifies it
+    (see ``perturb="I0"`` in :func:`odesnn.analysis.perturbation_growth`).
 
     Returns
     -------
