@@ -122,8 +122,21 @@ def cost_grad_s(net: Network, params: Params, x: State, o_d):
     return net.cost.dl_ds(x.s, o, o_d) + params.O.T @ net.cost.dl_do(x.s, o, o_d)
 
 
-def adjoint_field(net: Network, params: Params, x: State, i_t, o_d, p: State, zone=None) -> State:
-    """Forward-time derivative ``d(p_v, p_s, p_f)/dt`` of the adjoint, eqs. (5)-(7)."""
+def discounted(field: State, tangent: State, horizon, sign) -> State:
+    """``field + sign·tangent/horizon``: the discount of docs/math.md §7 (``field`` itself when ``horizon`` is None).
+
+    The adjoint gains ``+p/h`` (``sign=+1``), the forward sensitivity ``-S/h`` (``sign=-1``).
+    """
+    if horizon is None:
+        return field
+    return State(*(a + sign * b / horizon for a, b in zip(field, tangent)))
+
+
+def adjoint_field(net: Network, params: Params, x: State, i_t, o_d, p: State, zone=None, horizon=None) -> State:
+    """Forward-time derivative ``d(p_v, p_s, p_f)/dt`` of the adjoint, eqs. (5)-(7).
+
+    With a ``horizon`` (ms) the adjoint is discounted (:func:`discounted`, sign +1).
+    """
     I = current(net, params, x.s, x.sf, i_t)
     a = net.neuron.f_I(x.v, I) * p.v
     dps = (p.s - _masked(net, params.W, "W").T @ a - cost_grad_s(net, params, x, o_d)) / net.tau
@@ -134,7 +147,7 @@ def adjoint_field(net: Network, params: Params, x: State, i_t, o_d, p: State, zo
         dpf = (p.sf - _masked(net, params.Wf, "Wf").T @ a) / net.tau_f
         dp_syn = dps + dpf
     dpv = -net.neuron.f_v(x.v, I) * p.v + synaptic_gate(net, x.v, zone) * dp_syn
-    return State(dpv, dps, dpf)
+    return discounted(State(dpv, dps, dpf), p, horizon, +1)
 
 
 def gradient_density(net: Network, params: Params, x: State, i_t, o_d, p: State) -> Params:
@@ -173,11 +186,13 @@ def reset_factor(net: Network, params: Params, x_minus: State, i_t, k, threshold
     return net.neuron.f(threshold.reset, I) / net.neuron.f(threshold.value, I)
 
 
-def tangent_field(net: Network, params: Params, x: State, i_t, dx: State, dI_direct, zone=None) -> State:
+def tangent_field(net: Network, params: Params, x: State, i_t, dx: State, dI_direct, zone=None,
+                  horizon=None) -> State:
     """Linearisation of :func:`vector_field` (forward sensitivity, RTRL).
 
     ``dx`` holds tangents with a trailing axis of directions (N, P);
     ``dI_direct`` (N, P) is the explicit derivative of ``I`` along them.
+    With a ``horizon`` (ms) the tangents decay (:func:`discounted`, sign -1).
     """
     I = current(net, params, x.s, x.sf, i_t)
     dI = _masked(net, params.W, "W") @ dx.s + dI_direct
@@ -189,4 +204,4 @@ def tangent_field(net: Network, params: Params, x: State, i_t, dx: State, dI_dir
     ddrive = synaptic_gate_derivative(net, x.v, zone)[:, None] * f[:, None] * dx.v + G * ddv
     dds = (ddrive - dx.s) / net.tau
     ddsf = dx.sf * 0.0 if net.tau_f is None else (ddrive - dx.sf) / net.tau_f
-    return State(ddv, dds, ddsf)
+    return discounted(State(ddv, dds, ddsf), dx, horizon, -1)

@@ -60,12 +60,8 @@ def _adjoint_term(model: Model, horizon=None):
         t = -u
         x = interp.evaluate(t)[0]
         i_t, o_d = _signals(model, trial, k, t)
-        dp = dyn.adjoint_field(model.net, params, x, i_t, o_d, p)
-        if horizon is None:
-            du = jax.tree.map(jnp.negative, dp)
-        else:
-            du = jax.tree.map(lambda a, b: -a - b / horizon, dp, p)
-        return as_dtype(du, p.v.dtype)
+        dp = dyn.adjoint_field(model.net, params, x, i_t, o_d, p, horizon=horizon)
+        return as_dtype(jax.tree.map(jnp.negative, dp), p.v.dtype)
 
     return diffrax.ODETerm(vf)
 

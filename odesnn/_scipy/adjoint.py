@@ -73,9 +73,7 @@ def adjoint(fwd: Solution, *, method=None, rtol=None, atol=None, horizon=None) -
             x = unpack(net, piece(t))
             p = State(z[cut[0]:cut[1]], z[cut[1]:cut[2]], z[cut[2]:cut[3]])
             i_t, o_d = problem.inputs(t), problem.target(t)
-            dp = dyn.adjoint_field(net, params, x, i_t, o_d, p, zone)
-            if horizon is not None:
-                dp = State(*(a + b / horizon for a, b in zip(dp, p)))
+            dp = dyn.adjoint_field(net, params, x, i_t, o_d, p, zone, horizon)
             g = dyn.gradient_density(net, params, x, i_t, o_d, p)
             return np.concatenate([dp.v, dp.s, dp.sf, -g.W.ravel(), -g.Wf.ravel(), -g.U.ravel(), -g.O.ravel(),
                                    -g.I0])

@@ -62,9 +62,7 @@ def forward_sensitivity(problem: Problem, *, method="DOP853", rtol=1e-10, atol=1
             i_t, o_d = problem.inputs(t), problem.target(t)
             dx = dyn.vector_field(net, params, x, i_t, zone)
             dc = dyn.running_cost(net, params, x, o_d)
-            dS = dyn.tangent_field(net, params, x, i_t, S, _direct_current_derivative(net, x, i_t), zone)
-            if horizon is not None:
-                dS = State(*(a - b / horizon for a, b in zip(dS, S)))
+            dS = dyn.tangent_field(net, params, x, i_t, S, _direct_current_derivative(net, x, i_t), zone, horizon)
             dJ = dyn.cost_grad_s(net, params, x, o_d) @ S.s
             o = dyn.output(params, x.s)
             dJO = np.outer(net.cost.dl_do(x.s, o, o_d), x.s)
