@@ -115,3 +115,14 @@ def test_strong_stage2_config_continues_the_saved_stage1_on_longer_delays():
     assert cfg.init_from == "docs/data/xor_res_stage1" and (DOCS_DATA / "xor_res_stage1" / "params.npz").is_file()
     assert dataclasses.replace(saved, init_from=cfg.init_from) == cfg
     assert cfg.duration == 300.0 and cfg.task_kwargs["gap_range"] == [30.0, 60.0]
+
+
+def test_latch_stage1_config_is_the_one_that_trained_the_saved_network():
+    """examples/xor_curriculum/latch_stage1.json resolves to the train_config of docs/data/xor_latch_stage1:
+    a latch start (``w_self`` above the critical self-coupling) on the paper's delays, discounted gradient."""
+    cfg, saved = _example_and_saved("latch_stage1.json", "xor_latch_stage1")
+    assert cfg == saved
+    assert cfg.duration == 600.0 and cfg.task_kwargs == {}  # the paper's delays: XORTask's defaults
+    tau_v, i0 = cfg.tau_v, cfg.init["i0_mean"]
+    assert cfg.init["w_self"] > np.sqrt(-i0 * tau_v)  # each neuron a latch (test_reproduce: the closed form)
+    assert cfg.adjoint_horizon == 60.0
