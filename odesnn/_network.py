@@ -151,7 +151,7 @@ class Network:
 
     # -- construction and checks -------------------------------------------
     def init_params(self, seed=0, *, w_scale=0.5, wf_scale=0.5, u_scale=1.0, o_scale=0.5, i0_scale=0.0,
-                    u_sphere=False, i0_mean=0.0, w_self=0.0) -> Params:
+                    u_sphere=False, i0_mean=0.0, w_self=0.0, w_self_fraction=1.0) -> Params:
         """Random Gaussian parameters scaled by ``1/sqrt(fan_in)``; masks applied.
 
         With ``u_sphere=True`` each row of ``U`` is a uniformly random direction of
@@ -164,16 +164,20 @@ class Network:
         excitable neuron (``I0 < 0``) stays silent until an input kicks it, then
         keeps itself firing. For the theta (QIF) neuron, where the steady rate is
         ``2 sqrt(I/tau_v)`` per ms and ``s`` equals the rate, that takes
-        ``w_self > sqrt(-I0 * tau_v)``.
+        ``w_self > sqrt(-I0 * tau_v)``. With ``w_self_fraction`` below 1 only the
+        first ``round(w_self_fraction * N)`` neurons get it; the weights are drawn
+        independently, so which ones does not matter.
         """
         rng = np.random.default_rng(seed)
         N, M, K = self.n_neurons, self.n_inputs, self.n_outputs
         if not np.isfinite(w_self):
             raise ValueError(f"`w_self` must be finite, got {w_self!r}")
+        if not 0.0 <= w_self_fraction <= 1.0:
+            raise ValueError(f"`w_self_fraction` must lie in [0, 1], got {w_self_fraction!r}")
         if w_self != 0.0 and not self.W_mask_array.diagonal().all():
             raise ValueError(f"`w_self`={w_self!r} needs a W mask with a free diagonal, got W_mask={self.W_mask!r}")
         W = w_scale * rng.standard_normal((N, N)) / np.sqrt(N) * self.W_mask_array
-        W = W + w_self * np.eye(N)
+        W = W + w_self * np.diag((np.arange(N) < round(w_self_fraction * N)).astype(float))
         Wf = wf_scale * rng.standard_normal((N, self.n_fast)) / np.sqrt(N) * self.Wf_mask_array
         U = u_scale * rng.standard_normal((N, M)) / np.sqrt(max(M, 1))
         if u_sphere and M > 0:

@@ -151,6 +151,20 @@ def test_w_self_is_checked():
         Network(3, 1, 1).init_params(0, w_self=float("nan"))
     with pytest.raises(ValueError, match="w_self.*W_mask"):
         Network(3, 1, 1, W_mask="zero_diag").init_params(0, w_self=1.0)
+    for bad in (-0.1, 1.5, float("nan")):
+        with pytest.raises(ValueError, match="w_self_fraction"):
+            Network(3, 1, 1).init_params(0, w_self=1.0, w_self_fraction=bad)
+
+
+def test_w_self_fraction_couples_only_the_first_neurons_to_themselves():
+    from odesnn import Network
+
+    net = Network(10, 2, 1)
+    base = net.init_params(5, w_scale=0.7)
+    half = net.init_params(5, w_scale=0.7, w_self=1.5, w_self_fraction=0.5)
+    np.testing.assert_array_equal(np.diag(half.W - base.W), [1.5] * 5 + [0.0] * 5)
+    off = ~np.eye(10, dtype=bool)
+    np.testing.assert_array_equal(half.W[off], base.W[off])
 
 
 def test_xor_readouts_from_jax_match_scipy():
