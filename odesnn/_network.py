@@ -170,6 +170,9 @@ class Network:
         """
         rng = np.random.default_rng(seed)
         N, M, K = self.n_neurons, self.n_inputs, self.n_outputs
+        for name, value in (("w_self", w_self), ("w_self_fraction", w_self_fraction)):
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+                raise TypeError(f"`{name}` must be a real number, got {value!r}")
         if not np.isfinite(w_self):
             raise ValueError(f"`w_self` must be finite, got {w_self!r}")
         if not 0.0 <= w_self_fraction <= 1.0:

@@ -154,6 +154,10 @@ def test_w_self_is_checked():
     for bad in (-0.1, 1.5, float("nan")):
         with pytest.raises(ValueError, match="w_self_fraction"):
             Network(3, 1, 1).init_params(0, w_self=1.0, w_self_fraction=bad)
+    with pytest.raises(TypeError, match="w_self.*'1.5'"):
+        Network(3, 1, 1).init_params(0, w_self="1.5")  # e.g. a string from a hand-written JSON config
+    with pytest.raises(TypeError, match="w_self_fraction"):
+        Network(3, 1, 1).init_params(0, w_self=1.0, w_self_fraction=True)
 
 
 def test_w_self_fraction_couples_only_the_first_neurons_to_themselves():
