@@ -12,11 +12,28 @@ def check_integer(name, value, minimum):
     return int(value)
 
 
+def is_real(value):
+    """Whether ``value`` is a real scalar (a Python or numpy int or float, not a bool)."""
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
+def check_real(name, value, lo=-np.inf, hi=np.inf):
+    """``value`` as a float if it is a finite real number in ``[lo, hi]``.
+
+    A non-number raises ``TypeError``; a number that is not finite or lies outside the bounds, ``ValueError``.
+    """
+    if not is_real(value):
+        raise TypeError(f"`{name}` must be a real number, got {value!r}")
+    if not (np.isfinite(value) and lo <= value <= hi):
+        bounds = "" if (lo, hi) == (-np.inf, np.inf) else f" in [{lo}, {hi}]"
+        raise ValueError(f"`{name}` must be a finite number{bounds}, got {value!r}")
+    return float(value)
+
+
 def check_horizon(name, value):
     """``value`` as a float if it is None or a positive finite number of ms; otherwise ``ValueError``."""
     if value is None:
         return None
-    if not (isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-            and np.isfinite(value) and value > 0):
+    if not (is_real(value) and np.isfinite(value) and value > 0):
         raise ValueError(f"`{name}` must be None or a positive finite number of ms, got {value!r}")
     return float(value)

@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._checks import check_real
 from ._cost import Cost, QuadraticCost
 from ._gates import Gate, validate_gate_against_neuron
 from ._neurons import NIF, NeuronModel
@@ -170,13 +171,8 @@ class Network:
         """
         rng = np.random.default_rng(seed)
         N, M, K = self.n_neurons, self.n_inputs, self.n_outputs
-        for name, value in (("w_self", w_self), ("w_self_fraction", w_self_fraction)):
-            if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-                raise TypeError(f"`{name}` must be a real number, got {value!r}")
-        if not np.isfinite(w_self):
-            raise ValueError(f"`w_self` must be finite, got {w_self!r}")
-        if not 0.0 <= w_self_fraction <= 1.0:
-            raise ValueError(f"`w_self_fraction` must lie in [0, 1], got {w_self_fraction!r}")
+        w_self = check_real("w_self", w_self)
+        w_self_fraction = check_real("w_self_fraction", w_self_fraction, 0.0, 1.0)
         if w_self != 0.0 and not self.W_mask_array.diagonal().all():
             raise ValueError(f"`w_self`={w_self!r} needs a W mask with a free diagonal, got W_mask={self.W_mask!r}")
         W = w_scale * rng.standard_normal((N, N)) / np.sqrt(N) * self.W_mask_array
