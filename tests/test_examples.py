@@ -126,3 +126,18 @@ def test_latch_stage1_config_is_the_one_that_trained_the_saved_network():
     tau_v, i0 = cfg.tau_v, cfg.init["i0_mean"]
     assert cfg.init["w_self"] > np.sqrt(-i0 * tau_v)  # each neuron a latch (test_reproduce: the closed form)
     assert cfg.adjoint_horizon == 60.0
+
+
+def test_latch_seed3_and_h200_configs_are_the_ones_that_trained_the_saved_networks():
+    """latch_seed3.json trained docs/data/xor_latch_seed3 (the latch start of init seed 3, `I_o` frozen);
+    latch_h200.json continues it with a 200 ms horizon, and is, apart from the start's path (the run
+    started from a copy of the same checkpoint) and the unused ``init``, what trained docs/data/xor_latch_h200."""
+    import dataclasses
+
+    cfg, saved = _example_and_saved("latch_seed3.json", "xor_latch_seed3")
+    assert cfg == saved
+    assert cfg.lr_scale == {"I0": 0.0} and cfg.adjoint_horizon == 60.0 and cfg.task_kwargs == {}
+    cfg2, saved2 = _example_and_saved("latch_h200.json", "xor_latch_h200")
+    assert cfg2.init_from == "docs/data/xor_latch_seed3" and (DOCS_DATA / "xor_latch_seed3" / "params.npz").is_file()
+    assert dataclasses.replace(saved2, init_from=cfg2.init_from, init=cfg2.init) == cfg2
+    assert cfg2.adjoint_horizon == 200.0 and cfg2.lr_scale == {"I0": 0.0} and cfg2.task_kwargs == {}
