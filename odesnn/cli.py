@@ -74,15 +74,30 @@ def _add_train(sub):
     p.set_defaults(func=_cmd_train)
 
 
+def config_overrides(path, task):
+    """The ``TrainConfig`` fields of the JSON file ``path`` (None: no overrides) for ``odesnn train TASK``.
+
+    A run's saved ``train_config.json`` names its task; it may be passed back as ``--config`` when that
+    task is ``task``, so that a saved run can be trained again as it was.
+    """
+    if path is None:
+        return {}
+    with open(path) as fh:
+        overrides = json.load(fh)
+    if not isinstance(overrides, dict):
+        raise SystemExit(f"--config {path}: expected a JSON object of TrainConfig fields, got {type(overrides).__name__}")
+    named = overrides.pop("task", task)
+    if named != task:
+        raise SystemExit(f"--config {path} is for task {named!r}, but the command trains {task!r}")
+    return overrides
+
+
 def _cmd_train(args):
     import jax
 
     from .training import default_config, train
 
-    overrides = {}
-    if args.config:
-        with open(args.config) as fh:
-            overrides = json.load(fh)
+    overrides = config_overrides(args.config, args.task)
     if overrides.get("dtype", "float64") == "float64":
         jax.config.update("jax_enable_x64", True)
     cfg = default_config(args.task, quick=args.quick, **overrides)

@@ -40,3 +40,26 @@ def test_figure_gate(tmp_path):
     assert out.stat().st_size > 10_000
     assert abs(summary["A"]["charge"] - 1) < 1e-8 and abs(summary["B"]["charge"] - 1) < 1e-8
     assert 0 < summary["D"]["charge"] < summary["C"]["charge"] < 1 and summary["E"]["charge"] == 0
+
+
+def test_a_saved_train_config_can_be_passed_back_as_config(tmp_path):
+    """``train_config.json`` names its task: ``odesnn train TASK --config`` takes it back for the same task,
+    and refuses it, naming both tasks, for another."""
+    import dataclasses
+
+    import pytest
+
+    from odesnn.cli import config_overrides
+    from odesnn.training import TrainConfig, default_config
+
+    saved = default_config("xor", steps=7, seed=3)
+    path = tmp_path / "train_config.json"
+    path.write_text(json.dumps(dataclasses.asdict(saved)))
+    assert TrainConfig.from_dict(json.loads(path.read_text())) == saved
+    assert default_config("xor", **config_overrides(str(path), "xor")) == saved
+    with pytest.raises(SystemExit, match="'xor', but the command trains 'autoencoder'"):
+        config_overrides(str(path), "autoencoder")
+    path.write_text("[1, 2]")
+    with pytest.raises(SystemExit, match="JSON object"):
+        config_overrides(str(path), "xor")
+    assert config_overrides(None, "xor") == {}
