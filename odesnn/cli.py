@@ -85,7 +85,8 @@ def config_overrides(path, task):
     with open(path) as fh:
         overrides = json.load(fh)
     if not isinstance(overrides, dict):
-        raise SystemExit(f"--config {path}: expected a JSON object of TrainConfig fields, got {type(overrides).__name__}")
+        raise SystemExit(f"--config {path}: expected a JSON object of TrainConfig fields, "
+                         f"got {type(overrides).__name__}")
     named = overrides.pop("task", task)
     if named != task:
         raise SystemExit(f"--config {path} is for task {named!r}, but the command trains {task!r}")
