@@ -9,6 +9,9 @@ A run writes into its directory ``DIR``:
                        with ``trial_clip``, after the per-trial caps) and
                        ``spikes_per_neuron_per_s``;
 ``checkpoint.npz``     parameters, Adam state and step, written atomically every ``checkpoint_every`` steps;
+``snapshots/stepNNNNN``  with ``snapshot_every``: the network after that many steps, itself a run
+                       directory (``train_config.json``, ``params.npz``, ``config.json``) that
+                       ``odesnn evaluate`` scores;
 ``params.npz`` + ``config.json``  the trained network in the plain format of :func:`odesnn.save`.
 
 Batches depend only on ``(seed, step)``, so a run killed at any moment and
@@ -79,6 +82,10 @@ class TrainConfig:
     trial_clip: float | None = None
     seed: int = 0
     checkpoint_every: int = 10
+    # also save the network every this many steps as DIR/snapshots/stepNNNNN, a run directory that
+    # `odesnn evaluate` scores: the score on held-out trials can move while the training loss does not,
+    # so a run's best step is picked afterwards (None: no snapshots)
+    snapshot_every: int | None = None
     log_every: int = 1
     max_skipped: int = 20  # consecutive skipped batches that stop the run (TrainingDiverged)
     duration: float = 1200.0
@@ -125,6 +132,8 @@ class TrainConfig:
         if self.trial_clip is not None and not (isinstance(self.trial_clip, (int, float)) and self.trial_clip > 0
                                                 and math.isfinite(self.trial_clip)):
             raise ValueError(f"`trial_clip` must be None or a positive number, got {self.trial_clip!r}")
+        if self.snapshot_every is not None:
+            self.snapshot_every = check_integer("snapshot_every", self.snapshot_every, 1)
         if self.init_from is not None and not isinstance(self.init_from, str):
             raise ValueError(f"`init_from` must be None or a run directory path, got {self.init_from!r}")
         if not isinstance(self.lr_scale, dict):
@@ -267,6 +276,26 @@ def _write_checkpoint(out, step, params, opt_state, readout=None):
     arrays.update({f"opt_{i}": np.asarray(leaf) for i, leaf in enumerate(leaves)})
     arrays.update(readout.state() if readout is not None else {})
     save_npz(_checkpoint_path(out), step=np.int64(step), **arrays)
+
+
+def _config_text(cfg: TrainConfig) -> str:
+    return json.dumps(dataclasses.asdict(cfg), indent=2) + "\n"
+
+
+def snapshot_path(out, step) -> Path:
+    """The directory of the snapshot a run with ``snapshot_every`` writes after ``step`` steps."""
+    return Path(out) / "snapshots" / f"step{step:05d}"
+
+
+def _write_snapshot(out, step, cfg, net, params, readout=None):
+    # a trained-run directory of its own (train_config.json, params.npz, config.json), read out as the
+    # saved network is: with the least-squares readout of every batch seen so far
+    if readout is not None and readout.ready:
+        params = params._replace(O=readout.solve())
+    directory = snapshot_path(out, step)
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "train_config.json").write_text(_config_text(cfg))
+    save(directory, net, params, extra_config={"train_config": dataclasses.asdict(cfg)})
 
 
 def _read_checkpoint(out, opt_state_template, readout=None):
@@ -614,7 +643,7 @@ def train(cfg: TrainConfig, out, resume=False, loss_and_grad=None, progress=True
     else:
         if metrics_path.exists():
             metrics_path.unlink()
-        (out / "train_config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=2) + "\n")
+        (out / "train_config.json").write_text(_config_text(cfg))
     trained = stepped_groups(cfg)  # with the least-squares readout, O is set by `readout`, not stepped
     mask = Params(*(1.0 if name in trained else 0.0 for name in Params._fields))
     bar = _Progress(cfg.steps, start) if progress else None
@@ -665,6 +694,8 @@ def train(cfg: TrainConfig, out, resume=False, loss_and_grad=None, progress=True
                 f"every simulation failed or gave a non-finite loss{rate_txt} (`max_skipped`={cfg.max_skipped}). "
                 f"The parameters of the last good update are in {_checkpoint_path(out)}; lower `lr` or change "
                 f"`init` and train again.")
+        if cfg.snapshot_every is not None and (step + 1) % cfg.snapshot_every == 0:
+            _write_snapshot(out, step + 1, cfg, net, params, readout)
         if (step + 1) % cfg.checkpoint_every == 0 or step + 1 == cfg.steps:
             _write_checkpoint(out, step + 1, params, opt_state, readout)
     if bar:

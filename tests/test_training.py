@@ -319,3 +319,37 @@ def test_sgd_step_is_the_learning_rate_times_the_gradient(tmp_path):
                                    err_msg=name)
     with pytest.raises(ValueError, match=r"`optimizer` must be 'adam' or 'sgd', got 'rmsprop'"):
         TrainConfig(optimizer="rmsprop")
+
+
+def test_snapshots_are_run_directories_of_the_network_at_their_step(tmp_path):
+    """``snapshot_every``: DIR/snapshots/stepNNNNN holds the network after that step, loadable as a run; the
+    last one equals the saved network, and a resumed run writes the same snapshots."""
+    from odesnn.training import load_run, snapshot_path
+
+    cfg = default_config("autoencoder", quick=True, **{**SMALL, "snapshot_every": 2, "checkpoint_every": 3})
+    net, final = train(cfg, tmp_path / "run", loss_and_grad=_fake_loss_and_grad(set()), progress=False)
+    steps = sorted(p.name for p in (tmp_path / "run" / "snapshots").iterdir())
+    assert steps == ["step00002", "step00004", "step00006"]
+    snaps = [load_run(snapshot_path(tmp_path / "run", k)) for k in (2, 4, 6)]
+    assert all(c == cfg for c, _, _ in snaps)
+    for a, b in zip(snaps[-1][2], final):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(snaps[0][2].Wf, snaps[1][2].Wf)  # each is its own step's network
+    # a run that dies in its fifth step (checkpoint at step 3, snapshots 2 and 4 written), then resumed
+    fake, calls = _fake_loss_and_grad(set()), {"n": 0}
+
+    def dies_in_step_five(*args):
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise RuntimeError("killed")
+        return fake(*args)
+
+    with pytest.raises(RuntimeError, match="killed"):
+        train(cfg, tmp_path / "killed", loss_and_grad=dies_in_step_five, progress=False)
+    train(cfg, tmp_path / "killed", resume=True, loss_and_grad=_fake_loss_and_grad(set()), progress=False)
+    for k, (_, _, params) in zip((2, 4, 6), snaps):
+        for a, b in zip(load_run(snapshot_path(tmp_path / "killed", k))[2], params):
+            np.testing.assert_array_equal(a, b)
+    for bad in (0, -1, 1.5, True, "2"):
+        with pytest.raises(ValueError, match="snapshot_every"):
+            default_config("autoencoder", quick=True, snapshot_every=bad)
