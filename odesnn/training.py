@@ -287,15 +287,22 @@ def snapshot_path(out, step) -> Path:
     return Path(out) / "snapshots" / f"step{step:05d}"
 
 
+def _read_out(params, readout):
+    """``params`` with ``O`` the least-squares readout of every batch seen so far (unchanged without one)."""
+    return params._replace(O=readout.solve()) if readout is not None and readout.ready else params
+
+
+def _save_network(directory, cfg, net, params):
+    save(directory, net, params, extra_config={"train_config": dataclasses.asdict(cfg)})
+
+
 def _write_snapshot(out, step, cfg, net, params, readout=None):
     # a trained-run directory of its own (train_config.json, params.npz, config.json), read out as the
-    # saved network is: with the least-squares readout of every batch seen so far
-    if readout is not None and readout.ready:
-        params = params._replace(O=readout.solve())
+    # saved network is
     directory = snapshot_path(out, step)
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "train_config.json").write_text(_config_text(cfg))
-    save(directory, net, params, extra_config={"train_config": dataclasses.asdict(cfg)})
+    _save_network(directory, cfg, net, _read_out(params, readout))
 
 
 def _read_checkpoint(out, opt_state_template, readout=None):
@@ -654,8 +661,7 @@ def train(cfg: TrainConfig, out, resume=False, loss_and_grad=None, progress=True
         v0 = initial_voltages(cfg, rng, batch.size)
         count = step % cfg.log_every == 0
         t_step = time.perf_counter()
-        if readout is not None and readout.ready:
-            params = params._replace(O=readout.solve())
+        params = _read_out(params, readout)
         try:
             loss, grads, spikes, *states = fn(params, batch, v0, count)
         except (SimulationError, FloatingPointError) as exc:  # a failed simulation (runaway) skips the batch
@@ -700,9 +706,8 @@ def train(cfg: TrainConfig, out, resume=False, loss_and_grad=None, progress=True
             _write_checkpoint(out, step + 1, params, opt_state, readout)
     if bar:
         bar.close()
-    if readout is not None and readout.ready:  # the saved network reads out with every batch seen
-        params = params._replace(O=readout.solve())
-    save(out, net, params, extra_config={"train_config": dataclasses.asdict(cfg)})
+    params = _read_out(params, readout)  # the saved network reads out with every batch seen
+    _save_network(out, cfg, net, params)
     del jax
     return net, params
 
