@@ -44,6 +44,7 @@ from ._api import simulate
 from ._checks import check_integer
 from ._gates import Gate
 from ._readout import LstsqReadout
+from ._validation import rel_error
 from .tasks import PREDICTIVE_A, TaskBatch
 from .training import (batch_for_step, build_network, default_config, initial_voltages, jax_states, load_run,
                        make_task, task_span, train)
@@ -70,11 +71,6 @@ def _corr(a, b):
     if np.std(a) == 0 or np.std(b) == 0:
         return float("nan")
     return float(np.corrcoef(a, b)[0, 1])
-
-
-def _rel_error(outputs, targets):
-    """``Σ‖o - o_d‖² / Σ‖o_d‖²``: the squared error over that of a silent readout."""
-    return float(np.sum((outputs - targets) ** 2) / np.sum(targets ** 2))
 
 
 def _offdiag(M):
@@ -260,7 +256,7 @@ def evaluate(out, n_trials=None, duration=None, refit=None, seed=None, width=Non
         metrics = {"task": cfg.task, "n_test_trials": batch.size, "test_seed": cfg.seed, "readout": readout,
                    "gate_width": cfg.width, "accuracy": float(np.mean(decisions == labels)),
                    # squared error over that of a silent readout: a continuous measure beside the decisions
-                   "rel_error": _rel_error(outputs, batch.targets),
+                   "rel_error": rel_error(outputs, batch.targets),
                    "accuracy_by_label": {f"{k:+d}": float(np.mean(decisions[labels == k] == k))
                                          for k in (-1, 0, 1) if np.any(labels == k)},
                    # rows: the label; columns: the decision (an undecided ±1 trial is a "0")
@@ -283,7 +279,7 @@ def evaluate(out, n_trials=None, duration=None, refit=None, seed=None, width=Non
     batch, sols, v0 = simulate_test_trials(cfg, eval_net, params, n_trials)
     metrics = {"task": cfg.task, "n_test_trials": batch.size, "test_seed": cfg.seed, "readout": readout}
     keep = batch.t >= WARMUP_MS
-    metrics["rel_error"] = _rel_error(np.stack([s.o[keep] for s in sols]), batch.targets[:, keep])
+    metrics["rel_error"] = rel_error(np.stack([s.o[keep] for s in sols]), batch.targets[:, keep])
     metrics["corr_Wf_UO"] = _corr(_offdiag(params.Wf), _offdiag(-params.U @ params.O))
     metrics["corr_U_OT"] = _corr(params.U, params.O.T)
     virtual = params._replace(W=np.zeros_like(params.W), Wf=np.zeros_like(params.Wf))

@@ -7,11 +7,16 @@ A run writes into its directory ``DIR``:
                        loss and gradient), ``grad_norm`` and ``grad_norms`` (the norm of the batch
                        gradient, in all and per trained parameter group, before the global-norm clip;
                        with ``trial_clip``, after the per-trial caps) and
-                       ``spikes_per_neuron_per_s``;
+                       ``spikes_per_neuron_per_s``; with ``validate_every``, the records of validated
+                       steps add ``val_rel_error`` (and ``val_accuracy`` for XOR) of the network after
+                       the step;
 ``checkpoint.npz``     parameters, Adam state and step, written atomically every ``checkpoint_every`` steps;
 ``snapshots/stepNNNNN``  with ``snapshot_every``: the network after that many steps, itself a run
                        directory (``train_config.json``, ``params.npz``, ``config.json``) that
                        ``odesnn evaluate`` scores;
+``best/``              with ``validate_every``: the network that scored best on the held-out
+                       validation trials, a run directory likewise, and ``validation.json``
+                       (its step count and scores);
 ``params.npz`` + ``config.json``  the trained network in the plain format of :func:`odesnn.save`.
 
 Batches depend only on ``(seed, step)``, so a run killed at any moment and
@@ -23,6 +28,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import shutil
 import sys
 import time
 import warnings
@@ -40,6 +46,7 @@ from ._network import Network, Params
 from ._noise_scale import NoiseScale, noise_scale
 from ._readout import LstsqReadout, check_readout_options
 from ._solution import SimulationError
+from ._validation import VALIDATE_SALT, BestValidation, validation_scores
 from ._neurons import NIF, QIF
 from .tasks import TASKS
 
@@ -86,6 +93,16 @@ class TrainConfig:
     # `odesnn evaluate` scores: the score on held-out trials can move while the training loss does not,
     # so a run's best step is picked afterwards (None: no snapshots)
     snapshot_every: int | None = None
+    # score the network every this many steps on `validate_trials` fixed held-out trials (the task's scores:
+    # XOR accuracy, else the readout's relative error; the training gate and readout) and keep the best
+    # network in DIR/best (None: no validation)
+    validate_every: int | None = None
+    validate_trials: int = 64
+    # stop after this many validations in a row without a better score (None: run all `steps`)
+    patience: int | None = None
+    # the learning rate decays from `lr` to `lr_final` over this many steps (None: over `steps`), so a run can
+    # stop part-way along a longer schedule
+    lr_decay_steps: int | None = None
     log_every: int = 1
     max_skipped: int = 20  # consecutive skipped batches that stop the run (TrainingDiverged)
     duration: float = 1200.0
@@ -132,8 +149,12 @@ class TrainConfig:
         if self.trial_clip is not None and not (isinstance(self.trial_clip, (int, float)) and self.trial_clip > 0
                                                 and math.isfinite(self.trial_clip)):
             raise ValueError(f"`trial_clip` must be None or a positive number, got {self.trial_clip!r}")
-        if self.snapshot_every is not None:
-            self.snapshot_every = check_integer("snapshot_every", self.snapshot_every, 1)
+        for name in ("snapshot_every", "validate_every", "patience", "lr_decay_steps"):
+            if getattr(self, name) is not None:
+                setattr(self, name, check_integer(name, getattr(self, name), 1))
+        self.validate_trials = check_integer("validate_trials", self.validate_trials, 1)
+        if self.patience is not None and self.validate_every is None:
+            raise ValueError(f"`patience`={self.patience!r} counts validations; set `validate_every` too")
         if self.init_from is not None and not isinstance(self.init_from, str):
             raise ValueError(f"`init_from` must be None or a run directory path, got {self.init_from!r}")
         if not isinstance(self.lr_scale, dict):
@@ -250,14 +271,19 @@ class _Progress:
         self.total, self.start_step, self.stream = total, start, stream
         self.t0 = time.perf_counter()
 
-    def update(self, step, loss, rate):
+    val = ""
+
+    def update(self, step, loss, rate, scores=None):
+        if scores is not None:
+            self.val = (f"  val acc {scores['accuracy']:.3f}" if "accuracy" in scores
+                        else f"  val err {scores['rel_error']:.4g}")
         done = step + 1 - self.start_step
         elapsed = time.perf_counter() - self.t0
         sps = done / elapsed if elapsed > 0 else float("nan")
         eta = (self.total - step - 1) / sps if sps > 0 else float("nan")
         rate_txt = "   n/a" if rate is None else f"{rate:6.1f}"
         self.stream.write(f"\rstep {step + 1:>5}/{self.total}  loss {loss:.5g}  spikes/neuron/s {rate_txt}  "
-                          f"{sps:.2f} steps/s  ETA {eta:6.0f} s ")
+                          f"{sps:.2f} steps/s  ETA {eta:6.0f} s{self.val} ")
         self.stream.flush()
 
     def close(self):
@@ -296,13 +322,35 @@ def _save_network(directory, cfg, net, params):
     save(directory, net, params, extra_config={"train_config": dataclasses.asdict(cfg)})
 
 
-def _write_snapshot(out, step, cfg, net, params, readout=None):
+def _write_run(directory, cfg, net, params, readout=None):
     # a trained-run directory of its own (train_config.json, params.npz, config.json), read out as the
-    # saved network is
-    directory = snapshot_path(out, step)
+    # saved network is: a snapshot, or the best network
+    directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "train_config.json").write_text(_config_text(cfg))
     _save_network(directory, cfg, net, _read_out(params, readout))
+
+
+def best_path(out) -> Path:
+    """The directory where a run with ``validate_every`` keeps its best validated network."""
+    return Path(out) / "best"
+
+
+def validation_batch(cfg: TrainConfig, task):
+    """The held-out validation trials of a run and their initial voltages: ``(batch, v0)``."""
+    batch, rng = batch_for_step(cfg, task, 0, size=cfg.validate_trials, salt=VALIDATE_SALT)
+    return batch, initial_voltages(cfg, rng, batch.size)
+
+
+def _validate(cfg, net, task, params, readout, batch, v0):
+    """The validation scores of the network (``None`` where a trial failed to simulate)."""
+    p = _read_out(params, readout)
+    try:
+        states, _ = jax_states(cfg, net, p, batch, v0)
+    except (RuntimeError, SimulationError, FloatingPointError) as exc:
+        warnings.warn(f"validation failed: {exc}", stacklevel=2)
+        return None
+    return validation_scores(task, batch, states @ np.asarray(p.O, dtype=float).T)
 
 
 def _read_checkpoint(out, opt_state_template, readout=None):
@@ -627,7 +675,8 @@ def train(cfg: TrainConfig, out, resume=False, loss_and_grad=None, progress=True
     net = build_network(cfg)
     task = make_task(cfg)
     fn = loss_and_grad or jax_loss_and_grad(cfg, net)
-    schedule = optax.cosine_decay_schedule(cfg.lr, max(cfg.steps, 1), alpha=cfg.lr_final / cfg.lr)
+    schedule = optax.cosine_decay_schedule(cfg.lr, cfg.lr_decay_steps or max(cfg.steps, 1),
+                                           alpha=cfg.lr_final / cfg.lr)
     step_scale = Params(*(float(cfg.lr_scale.get(name, 1.0)) for name in Params._fields))
     descent = optax.adam(schedule) if cfg.optimizer == "adam" else optax.sgd(schedule)
     optimizer = optax.chain(optax.clip_by_global_norm(cfg.clip), descent,
@@ -650,13 +699,22 @@ def train(cfg: TrainConfig, out, resume=False, loss_and_grad=None, progress=True
     else:
         if metrics_path.exists():
             metrics_path.unlink()
+        shutil.rmtree(best_path(out), ignore_errors=True)  # a best network of an earlier run is not this run's
         (out / "train_config.json").write_text(_config_text(cfg))
+    best = None
+    if cfg.validate_every is not None:
+        val_batch, val_v0 = validation_batch(cfg, task)
+        best = BestValidation(best_path(out))
     trained = stepped_groups(cfg)  # with the least-squares readout, O is set by `readout`, not stepped
     mask = Params(*(1.0 if name in trained else 0.0 for name in Params._fields))
     bar = _Progress(cfg.steps, start) if progress else None
     rate = None
     skipped_in_a_row = 0
     for step in range(start, cfg.steps):
+        if cfg.patience is not None and best.validations_since(step, cfg.validate_every) >= cfg.patience:
+            log(f"stopped early at step {step}: {cfg.patience} validations without a better score than "
+                f"that of step {best.steps}")
+            break
         batch, rng = batch_for_step(cfg, task, step)
         v0 = initial_voltages(cfg, rng, batch.size)
         count = step % cfg.log_every == 0
@@ -685,10 +743,18 @@ def train(cfg: TrainConfig, out, resume=False, loss_and_grad=None, progress=True
         if spikes is not None:
             rate = float(np.mean(spikes) / cfg.n_neurons / (cfg.duration / 1000.0))
             record["spikes_per_neuron_per_s"] = rate
+        scores = None
+        if best is not None and (step + 1) % cfg.validate_every == 0:
+            scores = _validate(cfg, net, task, params, readout, val_batch, val_v0)
+            if scores is not None:
+                record.update({f"val_{k}": v for k, v in scores.items()})
+                if best.improves(scores):
+                    _write_run(best_path(out), cfg, net, params, readout)
+                    best.record(step + 1, scores, cfg.validate_trials)
         with open(metrics_path, "a") as fh:
             fh.write(json.dumps(record) + "\n")
         if bar:
-            bar.update(step, loss, rate)
+            bar.update(step, loss, rate, scores)
         skipped_in_a_row = 0 if finite else skipped_in_a_row + 1
         if skipped_in_a_row >= cfg.max_skipped:
             _write_checkpoint(out, step + 1, params, opt_state, readout)
@@ -701,11 +767,16 @@ def train(cfg: TrainConfig, out, resume=False, loss_and_grad=None, progress=True
                 f"The parameters of the last good update are in {_checkpoint_path(out)}; lower `lr` or change "
                 f"`init` and train again.")
         if cfg.snapshot_every is not None and (step + 1) % cfg.snapshot_every == 0:
-            _write_snapshot(out, step + 1, cfg, net, params, readout)
-        if (step + 1) % cfg.checkpoint_every == 0 or step + 1 == cfg.steps:
+            _write_run(snapshot_path(out, step + 1), cfg, net, params, readout)
+        stopping = (cfg.patience is not None
+                    and best.validations_since(step + 1, cfg.validate_every) >= cfg.patience)
+        if (step + 1) % cfg.checkpoint_every == 0 or step + 1 == cfg.steps or stopping:
             _write_checkpoint(out, step + 1, params, opt_state, readout)
     if bar:
         bar.close()
+    if best is not None and best.scores is not None:
+        log(f"best validation: after step {best.steps}, " + ", ".join(f"{k} {v:.4g}" for k, v in
+                                                                       best.scores.items()) + f" ({best.directory})")
     params = _read_out(params, readout)  # the saved network reads out with every batch seen
     _save_network(out, cfg, net, params)
     del jax

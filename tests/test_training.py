@@ -1,5 +1,6 @@
 """Training: reproducible resume after SIGKILL, skipped bad batches, atomic checkpoints, task generators."""
 
+import dataclasses
 import json
 import os
 import random
@@ -353,3 +354,120 @@ def test_snapshots_are_run_directories_of_the_network_at_their_step(tmp_path):
     for bad in (0, -1, 1.5, True, "2"):
         with pytest.raises(ValueError, match="snapshot_every"):
             default_config("autoencoder", quick=True, snapshot_every=bad)
+
+
+def _records(run):
+    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+
+
+def _scipy_validation_scores(cfg, run_dir):
+    """The validation scores of the network saved in ``run_dir``, recomputed with the SciPy backend."""
+    from odesnn import simulate
+    from odesnn.training import load_run, make_task, validation_batch
+
+    _, net, params = load_run(run_dir)
+    task = make_task(cfg)
+    batch, v0 = validation_batch(cfg, task)
+    outputs = np.stack([simulate(net, params, (batch.t, batch.inputs[b]), None, (batch.t[0], batch.t[-1]),
+                                 v0=v0[b], t_eval=batch.t, rtol=1e-10, atol=1e-12).o for b in range(batch.size)])
+    err = np.sum((outputs - batch.targets) ** 2) / np.sum(batch.targets ** 2)
+    decisions = task.decide(batch.t, outputs, batch.info["go"]) if cfg.task == "xor" else None
+    return err, decisions, batch
+
+
+def test_validation_keeps_the_best_network_and_a_resumed_run_keeps_comparing(tmp_path):
+    """``validate_every``: every K steps the network is scored on fixed held-out trials; DIR/best holds the
+    best one (the snapshot of its step), with scores that the SciPy backend reproduces on those trials."""
+    from odesnn.training import load_run, snapshot_path
+
+    cfg = default_config("autoencoder", quick=True, **{**SMALL, "validate_every": 2, "validate_trials": 3,
+                                                       "snapshot_every": 2, "checkpoint_every": 3,
+                                                       "rtol": 1e-9, "atol": 1e-11})
+    run = tmp_path / "run"
+    train(cfg, run, loss_and_grad=_fake_loss_and_grad(set()), progress=False)
+    vals = {r["step"] + 1: r["val_rel_error"] for r in _records(run) if "val_rel_error" in r}
+    assert sorted(vals) == [2, 4, 6] and len(set(vals.values())) == 3
+    best_steps = min(vals, key=vals.get)
+    info = json.loads((run / "best" / "validation.json").read_text())
+    assert info == {"steps": best_steps, "scores": {"rel_error": vals[best_steps]}, "n_trials": 3}
+    for a, b in zip(load_run(run / "best")[2], load_run(snapshot_path(run, best_steps))[2]):
+        np.testing.assert_array_equal(a, b)
+    err, _, _ = _scipy_validation_scores(cfg, run / "best")
+    np.testing.assert_allclose(err, vals[best_steps], rtol=1e-5)
+    # killed in its fifth step (checkpoint at 3; validations 2 and 4 done), then resumed: the same record
+    fake, calls = _fake_loss_and_grad(set()), {"n": 0}
+
+    def dies_in_step_five(*args):
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise RuntimeError("killed")
+        return fake(*args)
+
+    with pytest.raises(RuntimeError, match="killed"):
+        train(cfg, tmp_path / "killed", loss_and_grad=dies_in_step_five, progress=False)
+    train(cfg, tmp_path / "killed", resume=True, loss_and_grad=_fake_loss_and_grad(set()), progress=False)
+    assert json.loads((tmp_path / "killed" / "best" / "validation.json").read_text()) == info
+    assert {r["step"] + 1: r["val_rel_error"] for r in _records(tmp_path / "killed") if "val_rel_error" in r} == vals
+    # a fresh run into the directory drops the earlier run's best network
+    train(dataclasses.replace(cfg, validate_every=None), run, loss_and_grad=_fake_loss_and_grad(set()),
+          progress=False)
+    assert not (run / "best").exists()
+
+
+def test_xor_validation_accuracy_is_the_decided_fraction_of_held_out_trials(tmp_path):
+    cfg = default_config("xor", quick=True, n_neurons=6, duration=300.0, batch_size=2, steps=2, validate_every=1,
+                         validate_trials=12, rtol=1e-9, atol=1e-11)
+    train(cfg, tmp_path, loss_and_grad=_fake_loss_and_grad(set()), progress=False)
+    records = _records(tmp_path)
+    assert all("val_accuracy" in r and "val_rel_error" in r for r in records)
+    info = json.loads((tmp_path / "best" / "validation.json").read_text())
+    err, decisions, batch = _scipy_validation_scores(cfg, tmp_path / "best")
+    assert info["scores"]["accuracy"] == np.mean(decisions == batch.info["labels"])
+    np.testing.assert_allclose(info["scores"]["rel_error"], err, rtol=1e-5)
+    assert set(batch.info["labels"]) == {-1, 0, 1}  # the held-out trials hold every kind
+
+
+def test_patience_stops_a_run_whose_validation_no_longer_improves(tmp_path):
+    """A frozen network (every learning-rate scale 0) scores the same at each validation: with ``patience`` 2
+    the run stops after the second one that is no better than the first, and a resumed run stays stopped."""
+    frozen = {name: 0.0 for name in ("W", "Wf", "U", "O", "I0")}
+    cfg = default_config("autoencoder", quick=True, **{**SMALL, "steps": 10, "validate_every": 1,
+                                                       "validate_trials": 2, "patience": 2, "lr_scale": frozen})
+    logs = []
+    train(cfg, tmp_path, loss_and_grad=_fake_loss_and_grad(set()), progress=False, log=logs.append)
+    records = _records(tmp_path)
+    assert [r["step"] for r in records] == [0, 1, 2]
+    assert len({r["val_rel_error"] for r in records}) == 1
+    assert json.loads((tmp_path / "best" / "validation.json").read_text())["steps"] == 1
+    with np.load(tmp_path / "checkpoint.npz") as data:
+        assert int(data["step"]) == 3
+    assert any("stopped early at step 3" in line for line in logs)
+    train(cfg, tmp_path, resume=True, loss_and_grad=_fake_loss_and_grad(set()), progress=False, log=logs.append)
+    assert len(_records(tmp_path)) == 3
+
+
+def test_lr_decay_steps_stops_a_run_part_way_along_a_longer_schedule(tmp_path):
+    from odesnn.training import load_run, snapshot_path
+
+    short = default_config("autoencoder", quick=True, **{**SMALL, "steps": 3, "lr_decay_steps": 6})
+    full = default_config("autoencoder", quick=True, **{**SMALL, "steps": 6, "snapshot_every": 3})
+    _, params = train(short, tmp_path / "short", loss_and_grad=_fake_loss_and_grad(set()), progress=False)
+    train(full, tmp_path / "full", loss_and_grad=_fake_loss_and_grad(set()), progress=False)
+    for a, b in zip(params, load_run(snapshot_path(tmp_path / "full", 3))[2]):
+        np.testing.assert_array_equal(a, b)
+    _, ends_early = train(dataclasses.replace(short, lr_decay_steps=None), tmp_path / "own",
+                          loss_and_grad=_fake_loss_and_grad(set()), progress=False)
+    assert not np.array_equal(ends_early.Wf, params.Wf)  # the 3-step schedule decays faster
+
+
+@pytest.mark.parametrize("overrides, name", [
+    ({"patience": 3}, "patience"),
+    ({"validate_every": 0}, "validate_every"),
+    ({"validate_every": 2, "validate_trials": 0}, "validate_trials"),
+    ({"validate_every": 2, "patience": 1.5}, "patience"),
+    ({"lr_decay_steps": 0}, "lr_decay_steps"),
+    ({"lr_decay_steps": True}, "lr_decay_steps"),
+])
+def test_bad_validation_and_schedule_settings_are_refused_by_name(overrides, name):
+    with pytest.raises(ValueError, match=name):
+        default_config("autoencoder", quick=True, **overrides)

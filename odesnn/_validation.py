@@ -1,0 +1,76 @@
+"""Held-out validation during training: the task's scores on fixed trials, and the best network so far.
+
+A run with ``validate_every`` scores its network on the same held-out trials
+every so many steps (:func:`validation_scores`) and keeps the best network in
+``DIR/best`` (:class:`BestValidation`). The score that ranks networks is the
+task's own: accuracy for XOR (ties broken by the squared error), the relative
+squared error of the readout for the sinusoid tasks.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+#: The salt of the validation trials: never training batches, test trials or refitting trials.
+VALIDATE_SALT = 49979687
+
+
+def rel_error(outputs, targets):
+    """``Σ‖o - o_d‖² / Σ‖o_d‖²``: the squared error over that of a silent readout."""
+    return float(np.sum((outputs - targets) ** 2) / np.sum(targets ** 2))
+
+
+def validation_scores(task, batch, outputs) -> dict:
+    """The task's scores of readouts ``outputs`` ``(B, T, K)`` on ``batch``.
+
+    ``rel_error`` always; ``accuracy`` too for a task that decides trials (XOR, by
+    :meth:`odesnn.tasks.XORTask.decide`).
+    """
+    scores = {"rel_error": rel_error(outputs, batch.targets)}
+    if hasattr(task, "decide"):
+        decisions = task.decide(batch.t, outputs, batch.info["go"])
+        scores["accuracy"] = float(np.mean(decisions == batch.info["labels"]))
+    return scores
+
+
+def rank(scores) -> tuple:
+    """Sort key of validation scores, lower is better: ``(-accuracy, rel_error)``, or ``(rel_error,)``."""
+    err = scores["rel_error"]
+    err = err if err is not None and math.isfinite(err) else math.inf
+    return (-scores["accuracy"], err) if "accuracy" in scores else (err,)
+
+
+class BestValidation:
+    """The best validation of a run so far, kept in ``directory/validation.json``.
+
+    The record is read back when the run resumes, so the comparison carries on
+    where it stopped. The caller writes the network into ``directory`` before
+    :meth:`record`, so a run killed in between holds the older record beside the
+    newer network, and redoing the step rewrites both.
+    """
+
+    def __init__(self, directory):
+        self.directory = Path(directory)
+        self.path = self.directory / "validation.json"
+        self.steps, self.scores = None, None
+        if self.path.is_file():
+            data = json.loads(self.path.read_text())
+            self.steps, self.scores = int(data["steps"]), data["scores"]
+
+    def improves(self, scores) -> bool:
+        """Whether ``scores`` rank strictly better than the best so far (any scores beat none)."""
+        return self.scores is None or rank(scores) < rank(self.scores)
+
+    def record(self, steps, scores, n_trials):
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.steps, self.scores = int(steps), dict(scores)
+        self.path.write_text(json.dumps({"steps": self.steps, "scores": self.scores, "n_trials": int(n_trials)},
+                                        indent=2) + "\n")
+
+    def validations_since(self, steps, every) -> int:
+        """Validations after the best one, up to ``steps`` (all of them when there is none yet)."""
+        return max(0, steps - (self.steps or 0)) // every
