@@ -17,6 +17,8 @@ import numpy as np
 
 #: The salt of the validation trials: never training batches, test trials or refitting trials.
 VALIDATE_SALT = 49979687
+#: The salt of the trials a validation readout is refitted to (``validate_refit``), kept apart likewise.
+VALIDATE_FIT_SALT = 67867967
 
 
 def rel_error(outputs, targets):

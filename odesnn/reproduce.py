@@ -43,11 +43,10 @@ import numpy as np
 from ._api import simulate
 from ._checks import check_integer
 from ._gates import Gate
-from ._readout import LstsqReadout
 from ._validation import rel_error
 from .tasks import PREDICTIVE_A, TaskBatch
-from .training import (batch_for_step, build_network, default_config, initial_voltages, jax_states, load_run,
-                       make_task, task_span, train)
+from .training import (batch_for_step, build_network, default_config, fitted_readout, initial_voltages, jax_states,
+                       load_run, make_task, task_span, train)
 
 WARMUP_MS = 50.0
 
@@ -116,12 +115,8 @@ def refit_readout(cfg, net, params, n_trials=300, ridge=1e-4, chunk=50):
     """
     n_trials = check_integer("n_trials", n_trials, 1)
     batch, rng = batch_for_step(cfg, make_task(cfg), 0, size=n_trials, salt=FIT_SALT)
-    v0 = initial_voltages(cfg, rng, batch.size)
-    states, _ = jax_states(cfg, net, params, batch, v0, chunk)
     keep = slice(None) if cfg.task == "xor" else batch.t >= WARMUP_MS
-    fit = LstsqReadout(cfg.n_neurons, batch.targets.shape[2], decay=0.0, ridge=ridge)
-    fit.update(states[:, keep], batch.targets[:, keep])
-    return params._replace(O=fit.solve())
+    return fitted_readout(cfg, net, params, batch, initial_voltages(cfg, rng, batch.size), ridge, keep, chunk)
 
 
 def simulate_test_trials(cfg, net, params, n_trials=None, rtol=1e-6, atol=1e-8):

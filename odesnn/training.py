@@ -46,7 +46,7 @@ from ._network import Network, Params
 from ._noise_scale import NoiseScale, noise_scale
 from ._readout import LstsqReadout, check_readout_options
 from ._solution import SimulationError
-from ._validation import VALIDATE_SALT, BestValidation, validation_scores
+from ._validation import VALIDATE_FIT_SALT, VALIDATE_SALT, BestValidation, validation_scores
 from ._neurons import NIF, QIF
 from .tasks import TASKS
 
@@ -98,6 +98,9 @@ class TrainConfig:
     # network in DIR/best (None: no validation)
     validate_every: int | None = None
     validate_trials: int = 64
+    # score with a readout refitted by ridge regression to this many other held-out trials (as `odesnn evaluate
+    # --refit-readout` does), and keep that readout in DIR/best (None: the run's own readout)
+    validate_refit: int | None = None
     # stop after this many validations in a row without a better score (None: run all `steps`)
     patience: int | None = None
     # the learning rate decays from `lr` to `lr_final` over this many steps (None: over `steps`), so a run can
@@ -149,7 +152,7 @@ class TrainConfig:
         if self.trial_clip is not None and not (isinstance(self.trial_clip, (int, float)) and self.trial_clip > 0
                                                 and math.isfinite(self.trial_clip)):
             raise ValueError(f"`trial_clip` must be None or a positive number, got {self.trial_clip!r}")
-        for name in ("snapshot_every", "validate_every", "patience", "lr_decay_steps"):
+        for name in ("snapshot_every", "validate_every", "validate_refit", "patience", "lr_decay_steps"):
             if getattr(self, name) is not None:
                 setattr(self, name, check_integer(name, getattr(self, name), 1))
         self.validate_trials = check_integer("validate_trials", self.validate_trials, 1)
@@ -336,21 +339,41 @@ def best_path(out) -> Path:
     return Path(out) / "best"
 
 
-def validation_batch(cfg: TrainConfig, task):
-    """The held-out validation trials of a run and their initial voltages: ``(batch, v0)``."""
-    batch, rng = batch_for_step(cfg, task, 0, size=cfg.validate_trials, salt=VALIDATE_SALT)
+def validation_batch(cfg: TrainConfig, task, fit=False):
+    """The held-out validation trials of a run and their initial voltages: ``(batch, v0)``.
+
+    ``fit=True`` gives the ``validate_refit`` trials a validation readout is fitted to instead.
+    """
+    size, salt = (cfg.validate_refit, VALIDATE_FIT_SALT) if fit else (cfg.validate_trials, VALIDATE_SALT)
+    batch, rng = batch_for_step(cfg, task, 0, size=size, salt=salt)
     return batch, initial_voltages(cfg, rng, batch.size)
 
 
-def _validate(cfg, net, task, params, readout, batch, v0):
-    """The validation scores of the network (``None`` where a trial failed to simulate)."""
+def fitted_readout(cfg: TrainConfig, net: Network, params, batch, v0, ridge, keep=slice(None), chunk=50):
+    """``params`` with ``O`` the ridge-regression fit of ``batch``'s targets from the network's states.
+
+    The states are those of the batched JAX forward on ``batch.t`` (time points ``keep``); ``ridge`` is
+    relative to the mean eigenvalue of ``E[s sᵀ]``, as in :class:`odesnn._readout.LstsqReadout`.
+    """
+    states, _ = jax_states(cfg, net, params, batch, v0, chunk)
+    fit = LstsqReadout(cfg.n_neurons, batch.targets.shape[2], decay=0.0, ridge=ridge)
+    fit.update(states[:, keep], batch.targets[:, keep])
+    return params._replace(O=fit.solve())
+
+
+def _validate(cfg, net, task, params, readout, trials):
+    """``(scores, params)``: the validation scores and the network they are of (its readout refitted with
+    ``validate_refit``); ``(None, None)`` where a trial failed to simulate."""
     p = _read_out(params, readout)
     try:
+        if cfg.validate_refit is not None:
+            p = fitted_readout(cfg, net, p, *trials["fit"], ridge=cfg.readout_ridge)
+        batch, v0 = trials["score"]
         states, _ = jax_states(cfg, net, p, batch, v0)
     except (RuntimeError, SimulationError, FloatingPointError) as exc:
         warnings.warn(f"validation failed: {exc}", stacklevel=2)
-        return None
-    return validation_scores(task, batch, states @ np.asarray(p.O, dtype=float).T)
+        return None, None
+    return validation_scores(task, batch, states @ np.asarray(p.O, dtype=float).T), p
 
 
 def _read_checkpoint(out, opt_state_template, readout=None):
@@ -703,7 +726,9 @@ def train(cfg: TrainConfig, out, resume=False, loss_and_grad=None, progress=True
         (out / "train_config.json").write_text(_config_text(cfg))
     best = None
     if cfg.validate_every is not None:
-        val_batch, val_v0 = validation_batch(cfg, task)
+        trials = {"score": validation_batch(cfg, task)}
+        if cfg.validate_refit is not None:
+            trials["fit"] = validation_batch(cfg, task, fit=True)
         best = BestValidation(best_path(out))
     trained = stepped_groups(cfg)  # with the least-squares readout, O is set by `readout`, not stepped
     mask = Params(*(1.0 if name in trained else 0.0 for name in Params._fields))
@@ -745,11 +770,11 @@ def train(cfg: TrainConfig, out, resume=False, loss_and_grad=None, progress=True
             record["spikes_per_neuron_per_s"] = rate
         scores = None
         if best is not None and (step + 1) % cfg.validate_every == 0:
-            scores = _validate(cfg, net, task, params, readout, val_batch, val_v0)
+            scores, scored = _validate(cfg, net, task, params, readout, trials)
             if scores is not None:
                 record.update({f"val_{k}": v for k, v in scores.items()})
                 if best.improves(scores):
-                    _write_run(best_path(out), cfg, net, params, readout)
+                    _write_run(best_path(out), cfg, net, scored)
                     best.record(step + 1, scores, cfg.validate_trials)
         with open(metrics_path, "a") as fh:
             fh.write(json.dumps(record) + "\n")

@@ -382,7 +382,9 @@ def test_validation_keeps_the_best_network_and_a_resumed_run_keeps_comparing(tmp
 
     cfg = default_config("autoencoder", quick=True, **{**SMALL, "validate_every": 2, "validate_trials": 3,
                                                        "snapshot_every": 2, "checkpoint_every": 3,
-                                                       "rtol": 1e-9, "atol": 1e-11})
+                                                       "rtol": 1e-9, "atol": 1e-11, "lr": 1e-3,
+                                                       # weak inputs: tens of spikes a trial, not a thousand
+                                                       "init": {"u_scale": 0.05, "u_sphere": True}})
     run = tmp_path / "run"
     train(cfg, run, loss_and_grad=_fake_loss_and_grad(set()), progress=False)
     vals = {r["step"] + 1: r["val_rel_error"] for r in _records(run) if "val_rel_error" in r}
@@ -471,3 +473,32 @@ def test_lr_decay_steps_stops_a_run_part_way_along_a_longer_schedule(tmp_path):
 def test_bad_validation_and_schedule_settings_are_refused_by_name(overrides, name):
     with pytest.raises(ValueError, match=name):
         default_config("autoencoder", quick=True, **overrides)
+
+
+def test_validate_refit_scores_and_keeps_the_least_squares_readout_of_other_held_out_trials(tmp_path):
+    """With ``validate_refit`` the best network's readout is the least-squares fit to SciPy-simulated states
+    of the refitting trials, and its recorded scores are those of that readout on the validation trials."""
+    from odesnn import simulate
+    from odesnn.training import load_run, make_task, validation_batch
+
+    cfg = default_config("xor", quick=True, n_neurons=6, duration=200.0, batch_size=2, steps=1, validate_every=1,
+                         validate_trials=6, validate_refit=4, readout_ridge=1e-12, rtol=1e-9, atol=1e-11,
+                         init={"w_scale": 0.5, "u_scale": 1.0, "o_scale": 0.2, "i0_scale": 0.005, "i0_mean": 0.01},
+                         task_kwargs={"first_range": (20.0, 40.0), "gap_range": (20.0, 30.0),
+                                      "cue_delay_range": (20.0, 40.0)})
+    _, params = train(cfg, tmp_path, loss_and_grad=_fake_loss_and_grad(set()), progress=False)
+    _, net, best = load_run(tmp_path / "best")
+    np.testing.assert_array_equal(best.W, params.W)  # the network after the step, with another readout
+    batch, v0 = validation_batch(cfg, make_task(cfg), fit=True)
+    X = np.concatenate([simulate(net, params, (batch.t, batch.inputs[b]), None, (batch.t[0], batch.t[-1]),
+                                 v0=v0[b], t_eval=batch.t, rtol=1e-11, atol=1e-13).s for b in range(batch.size)])
+    assert np.linalg.matrix_rank(X) == cfg.n_neurons  # the fit is unique
+    O_ref = np.linalg.lstsq(X, batch.targets.reshape(-1, 1), rcond=None)[0].T
+    np.testing.assert_allclose(best.O, O_ref, rtol=0, atol=1e-5 * np.abs(O_ref).max())
+    err, decisions, scored = _scipy_validation_scores(cfg, tmp_path / "best")
+    assert not np.array_equal(scored.inputs, batch.inputs)  # scored on trials other than those it was fitted to
+    info = json.loads((tmp_path / "best" / "validation.json").read_text())
+    np.testing.assert_allclose(info["scores"]["rel_error"], err, rtol=1e-5)
+    assert info["scores"]["accuracy"] == np.mean(decisions == scored.info["labels"])
+    with pytest.raises(ValueError, match="validate_refit"):
+        default_config("xor", quick=True, validate_every=1, validate_refit=0)
