@@ -141,3 +141,23 @@ def test_latch_seed3_and_h200_configs_are_the_ones_that_trained_the_saved_networ
     assert cfg2.init_from == "docs/data/xor_latch_seed3" and (DOCS_DATA / "xor_latch_seed3" / "params.npz").is_file()
     assert dataclasses.replace(saved2, init_from=cfg2.init_from, init=cfg2.init) == cfg2
     assert cfg2.adjoint_horizon == 200.0 and cfg2.lr_scale == {"I0": 0.0} and cfg2.task_kwargs == {}
+
+
+def test_reproduce_xor_stages_are_the_saved_networks_configs_but_for_run_length_and_validation():
+    """``odesnn reproduce xor`` runs latch_seed3.json then latch_h200.json: the same settings but for how many
+    steps each stage runs (along the same 2000-step schedule), where stage 2 starts, and its validation."""
+    import dataclasses
+
+    from odesnn.reproduce import XOR_STAGES
+    from odesnn.training import default_config
+
+    run_length = {"steps", "lr_decay_steps", "validate_every", "validate_trials", "validate_refit"}
+    for stage, example in zip(XOR_STAGES, ("latch_seed3.json", "latch_h200.json")):
+        cfg, _ = _example_and_saved(example, "xor_latch_seed3")
+        mine = default_config("xor", init_from=cfg.init_from, **stage)
+        assert mine.lr_decay_steps == cfg.steps == 2000  # the schedule of the runs that made the networks
+        keep = {k: getattr(cfg, k) for k in run_length}
+        if cfg.init_from is not None:
+            keep["init"] = cfg.init  # unused by a stage that starts from another run's network
+        assert dataclasses.replace(mine, **keep) == cfg
+    assert XOR_STAGES[0]["steps"] == 125  # docs/data/xor_latch_seed3 is the network after 125 steps

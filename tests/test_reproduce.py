@@ -36,6 +36,12 @@ def test_reproduce_quick(tmp_path, name):
 
         with pytest.raises(ValueError, match="only XOR"):
             evaluate(tmp_path / name, width=0.5)
+    if name == "xor":  # two stages, the second from the first; the reported network is the second's best
+        run = tmp_path / name
+        stage2 = json.loads((run / "stage2" / "train_config.json").read_text())
+        assert stage2["init_from"] == str(run / "stage1") and stage2["validate_every"] == 1
+        assert (run / "params.npz").read_bytes() == (run / "stage2" / "best" / "params.npz").read_bytes()
+        assert summary["validation"] == json.loads((run / "stage2" / "best" / "validation.json").read_text())
     if name == "xor":  # the confusion table accounts for every test trial and agrees with the accuracies
         rows = summary["confusion"]
         assert sum(sum(r.values()) for r in rows.values()) == summary["n_test_trials"]
