@@ -38,7 +38,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._checks import check_horizon, check_integer
+from ._checks import check_horizon, check_integer, is_real
 from ._cost import QuadraticCost
 from ._gates import Gate
 from ._io import load, save, save_npz
@@ -149,6 +149,8 @@ class TrainConfig:
             val = getattr(self, name)
             if not (isinstance(val, (int, float)) and val > 0 and math.isfinite(val)):
                 raise ValueError(f"`{name}` must be a positive number, got {val!r}")
+        if not (is_real(self.lr_final) and self.lr_final >= 0 and math.isfinite(self.lr_final)):
+            raise ValueError(f"`lr_final` must be a non-negative number, got {self.lr_final!r}")
         if self.trial_clip is not None and not (isinstance(self.trial_clip, (int, float)) and self.trial_clip > 0
                                                 and math.isfinite(self.trial_clip)):
             raise ValueError(f"`trial_clip` must be None or a positive number, got {self.trial_clip!r}")

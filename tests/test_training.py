@@ -469,6 +469,9 @@ def test_lr_decay_steps_stops_a_run_part_way_along_a_longer_schedule(tmp_path):
     ({"validate_every": 2, "patience": 1.5}, "patience"),
     ({"lr_decay_steps": 0}, "lr_decay_steps"),
     ({"lr_decay_steps": True}, "lr_decay_steps"),
+    ({"lr_final": float("nan")}, "lr_final"),
+    ({"lr_final": -0.001}, "lr_final"),
+    ({"lr_final": "0.001"}, "lr_final"),
 ])
 def test_bad_validation_and_schedule_settings_are_refused_by_name(overrides, name):
     with pytest.raises(ValueError, match=name):
