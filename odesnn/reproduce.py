@@ -78,7 +78,7 @@ XOR_STAGES = (
          validate_every=10, validate_trials=100, validate_refit=100),
 )
 #: The same two stages as a smoke run (``--quick``) on the small quick network.
-XOR_QUICK_STAGES = ({"steps": 2}, {"steps": 2, "validate_every": 1, "validate_trials": 6, "validate_refit": 6})
+XOR_QUICK_STAGES = ({"steps": 2}, {"steps": 2, "validate_every": 1, "validate_trials": 4, "validate_refit": 4})
 #: Test trials of ``odesnn reproduce``: (number, duration in ms); the sinusoid tasks use one full period.
 EVAL_TRIALS = {"autoencoder": (2, 1200.0), "predictive": (2, 1200.0), "xor": (200, None)}
 EVAL_SALT = 7919  # test trials never coincide with training batches

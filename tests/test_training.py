@@ -417,8 +417,10 @@ def test_validation_keeps_the_best_network_and_a_resumed_run_keeps_comparing(tmp
 
 
 def test_xor_validation_accuracy_is_the_decided_fraction_of_held_out_trials(tmp_path):
-    cfg = default_config("xor", quick=True, n_neurons=6, duration=300.0, batch_size=2, steps=2, validate_every=1,
-                         validate_trials=12, rtol=1e-9, atol=1e-11)
+    cfg = default_config("xor", quick=True, n_neurons=6, duration=200.0, batch_size=2, steps=2, validate_every=1,
+                         validate_trials=6, rtol=1e-9, atol=1e-11, lr=1e-4,
+                         task_kwargs={"first_range": (20.0, 40.0), "gap_range": (20.0, 30.0),
+                                      "cue_delay_range": (20.0, 40.0)})
     train(cfg, tmp_path, loss_and_grad=_fake_loss_and_grad(set()), progress=False)
     records = _records(tmp_path)
     assert all("val_accuracy" in r and "val_rel_error" in r for r in records)
@@ -485,7 +487,7 @@ def test_validate_refit_scores_and_keeps_the_least_squares_readout_of_other_held
     from odesnn.training import load_run, make_task, validation_batch
 
     cfg = default_config("xor", quick=True, n_neurons=6, duration=200.0, batch_size=2, steps=1, validate_every=1,
-                         validate_trials=6, validate_refit=4, readout_ridge=1e-12, rtol=1e-9, atol=1e-11,
+                         validate_trials=4, validate_refit=4, readout_ridge=1e-12, rtol=1e-9, atol=1e-11, lr=1e-4,
                          init={"w_scale": 0.5, "u_scale": 1.0, "o_scale": 0.2, "i0_scale": 0.005, "i0_mean": 0.01},
                          task_kwargs={"first_range": (20.0, 40.0), "gap_range": (20.0, 30.0),
                                       "cue_delay_range": (20.0, 40.0)})
