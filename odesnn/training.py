@@ -275,8 +275,7 @@ class _Progress:
     def __init__(self, total, start, stream=sys.stderr):
         self.total, self.start_step, self.stream = total, start, stream
         self.t0 = time.perf_counter()
-
-    val = ""
+        self.val = ""  # the last validation's score, shown until the next one
 
     def update(self, step, loss, rate, scores=None):
         if scores is not None:
