@@ -328,6 +328,9 @@ def reproduce(name, out="reproduce", quick=False, progress=True):
             train(cfg, out / f"stage{k}", progress=progress)
             start = str(out / f"stage{k}")
         # the reported network: the last stage's best validated one, saved as the run in `out`
+        if not (best_path(start) / "validation.json").is_file():
+            raise RuntimeError(f"no validation of {start} succeeded (every one failed to simulate; see the "
+                               f"warnings), so there is no best network to evaluate")
         for item in ("train_config.json", "params.npz", "config.json"):
             shutil.copyfile(best_path(start) / item, out / item)
         n_trials, duration = (None, None) if quick else EVAL_TRIALS[name]
