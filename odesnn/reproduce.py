@@ -321,32 +321,37 @@ def reproduce(name, out="reproduce", quick=False, progress=True):
         summary = {"panels": figure1(out / "figure1.png")}
         summary["charge_error_beyond_zone"] = max(abs(p["charge"] - 1) for p in summary["panels"].values()
                                                   if p["plateau"] >= 1)
-    elif name == "xor":
-        start = None
-        for k, stage in enumerate(XOR_QUICK_STAGES if quick else XOR_STAGES, start=1):
-            cfg = default_config(name, quick=quick, init_from=start, **stage)
-            train(cfg, out / f"stage{k}", progress=progress)
-            start = str(out / f"stage{k}")
-        # the reported network: the last stage's best validated one, saved as the run in `out`
-        if not (best_path(start) / "validation.json").is_file():
-            raise RuntimeError(f"no validation of {start} succeeded (every one failed to simulate; see the "
-                               f"warnings), so there is no best network to evaluate")
-        for item in ("train_config.json", "params.npz", "config.json"):
-            shutil.copyfile(best_path(start) / item, out / item)
-        n_trials, duration = (None, None) if quick else EVAL_TRIALS[name]
-        summary, data = evaluate(out, n_trials, duration)
-        summary["validation"] = json.loads((best_path(start) / "validation.json").read_text())
-        _figures(name, out, data)
     else:
-        cfg = default_config(name, quick=quick, **({} if quick else BUDGET.get(name, {})))
-        train(cfg, out, progress=progress)
+        validation = None
+        if name == "xor":
+            validation = _train_xor_stages(out, quick, progress)
+        else:
+            train(default_config(name, quick=quick, **({} if quick else BUDGET.get(name, {}))), out, progress=progress)
         n_trials, duration = (None, None) if quick else EVAL_TRIALS.get(name, (None, None))
         summary, data = evaluate(out, n_trials, duration)
+        if validation is not None:
+            summary["validation"] = validation
         _figures(name, out, data)
     summary["wall_s"] = time.perf_counter() - t0
     summary["quick"] = bool(quick)
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=float) + "\n")
     return summary
+
+
+def _train_xor_stages(out, quick, progress):
+    """Train the XOR stages in ``out/stageK``; save the last stage's best validated network as the run in
+    ``out`` and return its validation record."""
+    start = None
+    for k, stage in enumerate(XOR_QUICK_STAGES if quick else XOR_STAGES, start=1):
+        train(default_config("xor", quick=quick, init_from=start, **stage), out / f"stage{k}", progress=progress)
+        start = str(out / f"stage{k}")
+    record = best_path(start) / "validation.json"
+    if not record.is_file():
+        raise RuntimeError(f"no validation of {start} succeeded (every one failed to simulate; see the "
+                           f"warnings), so there is no best network to evaluate")
+    for item in ("train_config.json", "params.npz", "config.json"):
+        shutil.copyfile(best_path(start) / item, out / item)
+    return json.loads(record.read_text())
 
 
 def write_evaluation(out, metrics, data):

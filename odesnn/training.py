@@ -738,6 +738,7 @@ def train(cfg: TrainConfig, out, resume=False, loss_and_grad=None, progress=True
     skipped_in_a_row = 0
     for step in range(start, cfg.steps):
         if cfg.patience is not None and best.validations_since(step, cfg.validate_every) >= cfg.patience:
+            _write_checkpoint(out, step, params, opt_state, readout)  # a resumed run stops here again
             log(f"stopped early at step {step}: {cfg.patience} validations without a better score than "
                 f"that of step {best.steps}")
             break
@@ -794,9 +795,7 @@ def train(cfg: TrainConfig, out, resume=False, loss_and_grad=None, progress=True
                 f"`init` and train again.")
         if cfg.snapshot_every is not None and (step + 1) % cfg.snapshot_every == 0:
             _write_run(snapshot_path(out, step + 1), cfg, net, params, readout)
-        stopping = (cfg.patience is not None
-                    and best.validations_since(step + 1, cfg.validate_every) >= cfg.patience)
-        if (step + 1) % cfg.checkpoint_every == 0 or step + 1 == cfg.steps or stopping:
+        if (step + 1) % cfg.checkpoint_every == 0 or step + 1 == cfg.steps:
             _write_checkpoint(out, step + 1, params, opt_state, readout)
     if bar:
         bar.close()

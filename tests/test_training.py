@@ -94,6 +94,21 @@ def _fake_loss_and_grad(bad_steps):
     return fn
 
 
+def _killed_in_step_then_resumed(cfg, out, step):
+    """Train ``cfg`` into ``out`` with the fake gradient until it dies in its ``step``-th step, then resume it."""
+    fake, calls = _fake_loss_and_grad(set()), {"n": 0}
+
+    def dies(*args):
+        calls["n"] += 1
+        if calls["n"] == step:
+            raise RuntimeError("killed")
+        return fake(*args)
+
+    with pytest.raises(RuntimeError, match="killed"):
+        train(cfg, out, loss_and_grad=dies, progress=False)
+    train(cfg, out, resume=True, loss_and_grad=_fake_loss_and_grad(set()), progress=False)
+
+
 def test_non_finite_batch_is_skipped_and_params_stay_finite(tmp_path):
     cfg = default_config("autoencoder", quick=True, steps=5, checkpoint_every=2, **{k: v for k, v in SMALL.items()
                                                                                    if k not in ("steps", "checkpoint_every")})
@@ -337,17 +352,7 @@ def test_snapshots_are_run_directories_of_the_network_at_their_step(tmp_path):
         np.testing.assert_array_equal(a, b)
     assert not np.array_equal(snaps[0][2].Wf, snaps[1][2].Wf)  # each is its own step's network
     # a run that dies in its fifth step (checkpoint at step 3, snapshots 2 and 4 written), then resumed
-    fake, calls = _fake_loss_and_grad(set()), {"n": 0}
-
-    def dies_in_step_five(*args):
-        calls["n"] += 1
-        if calls["n"] == 5:
-            raise RuntimeError("killed")
-        return fake(*args)
-
-    with pytest.raises(RuntimeError, match="killed"):
-        train(cfg, tmp_path / "killed", loss_and_grad=dies_in_step_five, progress=False)
-    train(cfg, tmp_path / "killed", resume=True, loss_and_grad=_fake_loss_and_grad(set()), progress=False)
+    _killed_in_step_then_resumed(cfg, tmp_path / "killed", 5)
     for k, (_, _, params) in zip((2, 4, 6), snaps):
         for a, b in zip(load_run(snapshot_path(tmp_path / "killed", k))[2], params):
             np.testing.assert_array_equal(a, b)
@@ -397,17 +402,7 @@ def test_validation_keeps_the_best_network_and_a_resumed_run_keeps_comparing(tmp
     err, _, _ = _scipy_validation_scores(cfg, run / "best")
     np.testing.assert_allclose(err, vals[best_steps], rtol=1e-5)
     # killed in its fifth step (checkpoint at 3; validations 2 and 4 done), then resumed: the same record
-    fake, calls = _fake_loss_and_grad(set()), {"n": 0}
-
-    def dies_in_step_five(*args):
-        calls["n"] += 1
-        if calls["n"] == 5:
-            raise RuntimeError("killed")
-        return fake(*args)
-
-    with pytest.raises(RuntimeError, match="killed"):
-        train(cfg, tmp_path / "killed", loss_and_grad=dies_in_step_five, progress=False)
-    train(cfg, tmp_path / "killed", resume=True, loss_and_grad=_fake_loss_and_grad(set()), progress=False)
+    _killed_in_step_then_resumed(cfg, tmp_path / "killed", 5)
     assert json.loads((tmp_path / "killed" / "best" / "validation.json").read_text()) == info
     assert {r["step"] + 1: r["val_rel_error"] for r in _records(tmp_path / "killed") if "val_rel_error" in r} == vals
     # a fresh run into the directory drops the earlier run's best network
