@@ -51,8 +51,12 @@ class LstsqReadout:
         """Whether any batch has been seen (before that, :meth:`solve` has nothing to fit)."""
         return self.weight > 0
 
-    def update(self, states, targets):
-        """Add a batch: ``states`` ``(B, T, N)`` and ``targets`` ``(B, T, n_outputs)`` on a uniform time grid."""
+    def update(self, states, targets, weights=None):
+        """Add a batch: ``states`` ``(B, T, N)`` and ``targets`` ``(B, T, n_outputs)`` on a uniform time grid.
+
+        ``weights`` ``(B, T)`` (non-negative; default all 1) weights each time point's squared error in the
+        fit: a weight of 2 counts a point as twice as long a stretch of time.
+        """
         states, targets = np.asarray(states, dtype=float), np.asarray(targets, dtype=float)
         if states.shape[:2] != targets.shape[:2] or states.shape[2] != self.A.shape[0] \
                 or targets.shape[2] != self.b.shape[1]:
@@ -60,8 +64,18 @@ class LstsqReadout:
                              f"{self.b.shape[1]} outputs from {self.A.shape[0]} neurons")
         X = states.reshape(-1, states.shape[2])
         Y = targets.reshape(-1, targets.shape[2])
-        self.A = self.decay * self.A + X.T @ X / len(X)
-        self.b = self.decay * self.b + X.T @ Y / len(X)
+        if weights is None:
+            WX = X
+        else:
+            weights = np.asarray(weights, dtype=float)
+            if weights.shape != states.shape[:2]:
+                raise ValueError(f"`weights` must have shape {states.shape[:2]} (trials, times), got {weights.shape}")
+            if not (np.all(np.isfinite(weights)) and np.all(weights >= 0)):
+                bad = float(weights[~(np.isfinite(weights) & (weights >= 0))].flat[0])
+                raise ValueError(f"`weights` must be non-negative and finite, got {bad!r}")
+            WX = X * weights.reshape(-1, 1)
+        self.A = self.decay * self.A + WX.T @ X / len(X)
+        self.b = self.decay * self.b + WX.T @ Y / len(X)
         self.weight = self.decay * self.weight + 1.0
 
     def solve(self) -> np.ndarray:

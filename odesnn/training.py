@@ -125,7 +125,8 @@ class TrainConfig:
     # fine-tuning, or one stage of a curriculum over `task_kwargs`
     init_from: str | None = None
     # per-group multipliers of the learning rate, e.g. {"I0": 0.02}: Adam moves every entry by about
-    # the learning rate, whatever the scale of its group (groups not named keep 1)
+    # the learning rate, whatever the scale of its group (groups not named keep 1). A factor may also be a
+    # (nested) list broadcast against the group's shape, e.g. {"U": [0, 1]} steps only U's second column
     lr_scale: dict = field(default_factory=dict)
     # "adam" (the paper's) or "sgd": plain gradient steps, lr times the (clipped) gradient
     optimizer: str = "adam"
@@ -134,6 +135,11 @@ class TrainConfig:
     readout: str = "gradient"
     readout_decay: float = 0.9
     readout_ridge: float = 1e-4
+    # XOR with the least-squares readout: the running fit of O weights the squared error inside each trial's
+    # response window this many times over the rest of the trial (1: the paper's cost; the gradient of the
+    # other groups is always that of the paper's cost, taken at this O; validation and evaluation refit O
+    # to the paper's cost)
+    readout_window_weight: float = 1.0
     task_kwargs: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -167,14 +173,27 @@ class TrainConfig:
         for name, val in self.lr_scale.items():
             if name not in Params._fields:
                 raise ValueError(f"`lr_scale` names unknown parameter group {name!r}; known: {Params._fields}")
-            if not (isinstance(val, (int, float)) and val >= 0 and math.isfinite(val)):
-                raise ValueError(f"`lr_scale`[{name!r}] must be a non-negative number, got {val!r}")
+            try:
+                arr = np.asarray(val, dtype=float)
+            except (TypeError, ValueError):
+                arr = None
+            if arr is None or isinstance(val, (str, bool)) or arr.size == 0 or not np.all(np.isfinite(arr)) \
+                    or np.any(arr < 0):
+                raise ValueError(f"`lr_scale`[{name!r}] must be a non-negative number or a nested list of them, "
+                                 f"got {val!r}")
         if self.optimizer not in ("adam", "sgd"):
             raise ValueError(f"`optimizer` must be 'adam' or 'sgd', got {self.optimizer!r}")
         if self.readout not in ("gradient", "lstsq"):
             raise ValueError(f"`readout` must be 'gradient' or 'lstsq', got {self.readout!r}")
         self.adjoint_horizon = check_horizon("adjoint_horizon", self.adjoint_horizon)
         check_readout_options(self.readout_decay, self.readout_ridge, ("readout_decay", "readout_ridge"))
+        if not (is_real(self.readout_window_weight) and math.isfinite(self.readout_window_weight)
+                and self.readout_window_weight > 0):
+            raise ValueError(f"`readout_window_weight` must be a positive number, got {self.readout_window_weight!r}")
+        if self.readout_window_weight != 1 and (self.task != "xor" or self.readout != "lstsq"):
+            raise ValueError(f"`readout_window_weight`={self.readout_window_weight!r} weights the XOR response "
+                             f"window in the least-squares readout; it needs task 'xor' and readout 'lstsq', got "
+                             f"task {self.task!r} and readout {self.readout!r}")
         bad = [g for g in self.train if g not in Params._fields]
         if bad:
             raise ValueError(f"`train` has unknown parameter groups {bad}; known: {Params._fields}")
@@ -348,6 +367,14 @@ def validation_batch(cfg: TrainConfig, task, fit=False):
     size, salt = (cfg.validate_refit, VALIDATE_FIT_SALT) if fit else (cfg.validate_trials, VALIDATE_SALT)
     batch, rng = batch_for_step(cfg, task, 0, size=size, salt=salt)
     return batch, initial_voltages(cfg, rng, batch.size)
+
+
+def readout_weights(cfg: TrainConfig, task, batch):
+    """Weights ``(B, T)`` of the least-squares readout's fit: ``cfg.readout_window_weight`` inside each XOR
+    trial's response window, 1 elsewhere (``None``, every point alike, for a weight of 1)."""
+    if cfg.readout_window_weight == 1:
+        return None
+    return np.where(task.response_mask(batch.t, batch.info["go"]), float(cfg.readout_window_weight), 1.0)
 
 
 def fitted_readout(cfg: TrainConfig, net: Network, params, batch, v0, ridge, keep=slice(None), chunk=50):
@@ -660,6 +687,26 @@ def jax_states(cfg: TrainConfig, net: Network, params, batch, v0, chunk=50):
     return np.concatenate(states), np.concatenate(counts)
 
 
+def lr_factors(cfg: TrainConfig, net) -> Params:
+    """``cfg.lr_scale`` as one factor array per parameter group, broadcast to the group's shape.
+
+    Raises
+    ------
+    ValueError
+        If a factor's shape does not broadcast against its group's, naming both.
+    """
+    shapes = net.param_shapes()
+    factors = []
+    for name, shape in zip(Params._fields, shapes):
+        factor = np.asarray(cfg.lr_scale.get(name, 1.0), dtype=float)
+        try:
+            factors.append(np.broadcast_to(factor, shape).copy())
+        except ValueError:
+            raise ValueError(f"`lr_scale`[{name!r}] has shape {factor.shape}, which does not broadcast against "
+                             f"the shape {tuple(shape)} of {name}") from None
+    return Params(*factors)
+
+
 def stepped_groups(cfg: TrainConfig) -> tuple:
     """The parameter groups the optimiser steps: ``cfg.train``, less ``O`` when the readout is least squares."""
     return tuple(g for g in cfg.train if not (cfg.readout == "lstsq" and g == "O"))
@@ -701,7 +748,7 @@ def train(cfg: TrainConfig, out, resume=False, loss_and_grad=None, progress=True
     fn = loss_and_grad or jax_loss_and_grad(cfg, net)
     schedule = optax.cosine_decay_schedule(cfg.lr, cfg.lr_decay_steps or max(cfg.steps, 1),
                                            alpha=cfg.lr_final / cfg.lr)
-    step_scale = Params(*(float(cfg.lr_scale.get(name, 1.0)) for name in Params._fields))
+    step_scale = lr_factors(cfg, net)
     descent = optax.adam(schedule) if cfg.optimizer == "adam" else optax.sgd(schedule)
     optimizer = optax.chain(optax.clip_by_global_norm(cfg.clip), descent,
                             optax.stateless(lambda updates, params=None: Params(*(u * k for u, k in
@@ -760,7 +807,8 @@ def train(cfg: TrainConfig, out, resume=False, loss_and_grad=None, progress=True
             record["grad_norms"] = {name: float(np.linalg.norm(g)) for name, g in zip(Params._fields, grads)
                                     if name in trained}
             if readout is not None:  # the states the loss was measured at, before the update
-                readout.update(states[0] if states else states_of(params, batch, v0), batch.targets)
+                readout.update(states[0] if states else states_of(params, batch, v0), batch.targets,
+                               readout_weights(cfg, task, batch))
             updates, opt_state = optimizer.update(grads, opt_state, params)
             params = Params(*(np.asarray(p, dtype=float) for p in optax.apply_updates(params, updates)))
             record["grad_norm"] = float(np.sqrt(sum(n**2 for n in record["grad_norms"].values())))
