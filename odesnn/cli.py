@@ -116,6 +116,9 @@ def _add_evaluate(sub):
                    help="score the network with its readout refitted to N fresh trials (ridge regression)")
     p.add_argument("--seed", type=int, default=None,
                    help="draw the test (and refitting) trials from this seed instead of the run's training seed")
+    p.add_argument("--refit-window-weight", type=float, default=None, metavar="W",
+                   help="XOR diagnostic: fit the refitted readout with the response window weighted W times "
+                        "(not the paper's cost; needs --refit-readout)")
     p.add_argument("--width", type=float, default=None, metavar="DELTA",
                    help="evaluate with a gate of this width instead of the trained one (pair with --refit-readout)")
     p.add_argument("--out", default=None, metavar="DIR",
@@ -130,7 +133,8 @@ def _cmd_evaluate(args):
 
     jax.config.update("jax_enable_x64", True)  # float64 runs' JAX forwards need it; float32 runs still cast down
     metrics, data = evaluate(args.dir, args.trials, args.duration, args.refit_readout, args.seed, args.width,
-                             figures=args.out is not None)  # the figure trials are simulated only to be drawn
+                             figures=args.out is not None,  # the figure trials are simulated only to be drawn
+                             refit_window_weight=args.refit_window_weight)
     if args.out is not None:
         write_evaluation(args.out, metrics, data)
     print(json.dumps(metrics, indent=2, default=float))

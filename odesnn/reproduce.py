@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import shutil
 import time
 from pathlib import Path
@@ -42,12 +43,12 @@ from pathlib import Path
 import numpy as np
 
 from ._api import simulate
-from ._checks import check_integer
+from ._checks import check_integer, is_real
 from ._gates import Gate
 from ._validation import rel_error
 from .tasks import PREDICTIVE_A, TaskBatch
 from .training import (batch_for_step, best_path, build_network, default_config, fitted_readout, initial_voltages,
-                       jax_states, load_run, make_task, task_span, train)
+                       jax_states, load_run, make_task, readout_weights, task_span, train)
 
 WARMUP_MS = 50.0
 
@@ -102,7 +103,7 @@ def eval_batch(cfg, n_trials=None):
     return batch, initial_voltages(cfg, rng, batch.size)
 
 
-def refit_readout(cfg, net, params, n_trials=300, ridge=1e-4, chunk=50):
+def refit_readout(cfg, net, params, n_trials=300, ridge=1e-4, chunk=50, window_weight=1.0):
     """``params`` with the readout ``O`` refitted by ridge regression to fresh trials.
 
     A trained readout reflects the batches it was trained on. Refitting it to
@@ -126,17 +127,34 @@ def refit_readout(cfg, net, params, n_trials=300, ridge=1e-4, chunk=50):
         :class:`odesnn._readout.LstsqReadout`.
     chunk : int
         Trials per batched JAX forward.
+    window_weight : float
+        XOR only: weight of the squared error inside each trial's response
+        window against 1 elsewhere. The default 1 is the paper's cost; other
+        values are a diagnostic (how loud a readout the states allow).
 
     Returns
     -------
     Params
-        ``params`` with ``O`` minimising ``Σ‖O s − o_d‖² + penalty·‖O‖²`` over
+        ``params`` with ``O`` minimising ``Σ w‖O s − o_d‖² + penalty·‖O‖²`` over
         the fitting trials (after the warm-up for the sinusoid tasks).
+
+    Raises
+    ------
+    ValueError
+        If ``n_trials`` is not a positive integer, or ``window_weight`` is not
+        a positive number or is not 1 for a task other than XOR.
     """
     n_trials = check_integer("n_trials", n_trials, 1)
-    batch, rng = batch_for_step(cfg, make_task(cfg), 0, size=n_trials, salt=FIT_SALT)
+    if not (is_real(window_weight) and math.isfinite(window_weight) and window_weight > 0):
+        raise ValueError(f"`window_weight` must be a positive number, got {window_weight!r}")
+    if window_weight != 1 and cfg.task != "xor":
+        raise ValueError(f"`window_weight`={window_weight!r} weights the XOR response window; the {cfg.task} task "
+                         f"has none")
+    task = make_task(cfg)
+    batch, rng = batch_for_step(cfg, task, 0, size=n_trials, salt=FIT_SALT)
     keep = slice(None) if cfg.task == "xor" else batch.t >= WARMUP_MS
-    return fitted_readout(cfg, net, params, batch, initial_voltages(cfg, rng, batch.size), ridge, keep, chunk)
+    return fitted_readout(cfg, net, params, batch, initial_voltages(cfg, rng, batch.size), ridge, keep, chunk,
+                          weights=readout_weights(task, batch, window_weight))
 
 
 def simulate_test_trials(cfg, net, params, n_trials=None, rtol=1e-6, atol=1e-8):
@@ -231,7 +249,8 @@ def figure_trials(batch, n=6):
     return (picked + rest)[:min(n, batch.size)]
 
 
-def evaluate(out, n_trials=None, duration=None, refit=None, seed=None, width=None, figures=True):
+def evaluate(out, n_trials=None, duration=None, refit=None, seed=None, width=None, figures=True,
+             refit_window_weight=None):
     """Metrics of the run in directory ``out`` on fresh test trials (see module docstring).
 
     ``duration`` (ms) sets the length of the test trials (default: that of the training trials).
@@ -244,6 +263,10 @@ def evaluate(out, n_trials=None, duration=None, refit=None, seed=None, width=Non
     trained with; the summary records the width used as ``"gate_width"``. Pair it with ``refit``: the
     trained readout was fitted to the other gate's states. (The sinusoid tasks are evaluated with the
     threshold synapse, Δ = 0, so a width there is an error.)
+    ``refit_window_weight`` (XOR, with ``refit``) fits the refitted readout with the squared error inside
+    each trial's response window weighted that many times (:func:`refit_readout`'s ``window_weight``): a
+    diagnostic of how loud an answer the network's states allow, not the paper's cost, as the summary's
+    ``"readout"`` says.
     ``figures=False`` (XOR) skips the SciPy simulations of the figure trials and returns ``(metrics, None)``.
     """
     cfg, net_trained, params = load_run(out)
@@ -259,9 +282,16 @@ def evaluate(out, n_trials=None, duration=None, refit=None, seed=None, width=Non
         cfg = dataclasses.replace(cfg, seed=check_integer("seed", seed, 0))
     eval_net = build_network(cfg, gate=cfg.task == "xor")
     readout = "trained"
+    if refit_window_weight is not None and refit is None:
+        raise ValueError(f"`refit_window_weight`={refit_window_weight!r} weights the refitted readout's fit; "
+                         f"pass `refit` (--refit-readout N) too")
     if refit is not None:
-        params = refit_readout(cfg, eval_net, params, refit)
+        weight = 1.0 if refit_window_weight is None else refit_window_weight
+        params = refit_readout(cfg, eval_net, params, refit, window_weight=weight)
         readout = f"refitted by ridge regression to {int(refit)} fresh trials"
+        if weight != 1:
+            readout += (f", the response window weighted {weight:g} times the rest of the trial (a diagnostic, "
+                        f"not the paper's cost)")
     if cfg.task == "xor":  # many trials: accuracy from the batched JAX forward, figures from SciPy
         task = make_task(cfg)
         batch, v0 = eval_batch(cfg, n_trials)

@@ -369,23 +369,25 @@ def validation_batch(cfg: TrainConfig, task, fit=False):
     return batch, initial_voltages(cfg, rng, batch.size)
 
 
-def readout_weights(cfg: TrainConfig, task, batch):
-    """Weights ``(B, T)`` of the least-squares readout's fit: ``cfg.readout_window_weight`` inside each XOR
-    trial's response window, 1 elsewhere (``None``, every point alike, for a weight of 1)."""
-    if cfg.readout_window_weight == 1:
+def readout_weights(task, batch, window_weight):
+    """Weights ``(B, T)`` of a least-squares readout's fit: ``window_weight`` inside each XOR trial's response
+    window, 1 elsewhere (``None``, every point alike, for a weight of 1)."""
+    if window_weight == 1:
         return None
-    return np.where(task.response_mask(batch.t, batch.info["go"]), float(cfg.readout_window_weight), 1.0)
+    return np.where(task.response_mask(batch.t, batch.info["go"]), float(window_weight), 1.0)
 
 
-def fitted_readout(cfg: TrainConfig, net: Network, params, batch, v0, ridge, keep=slice(None), chunk=50):
+def fitted_readout(cfg: TrainConfig, net: Network, params, batch, v0, ridge, keep=slice(None), chunk=50,
+                   weights=None):
     """``params`` with ``O`` the ridge-regression fit of ``batch``'s targets from the network's states.
 
     The states are those of the batched JAX forward on ``batch.t`` (time points ``keep``); ``ridge`` is
-    relative to the mean eigenvalue of ``E[s sᵀ]``, as in :class:`odesnn._readout.LstsqReadout`.
+    relative to the mean eigenvalue of ``E[s sᵀ]``, as in :class:`odesnn._readout.LstsqReadout`;
+    ``weights`` ``(B, T)`` weight the time points' squared errors (default: all alike, the paper's cost).
     """
     states, _ = jax_states(cfg, net, params, batch, v0, chunk)
     fit = LstsqReadout(cfg.n_neurons, batch.targets.shape[2], decay=0.0, ridge=ridge)
-    fit.update(states[:, keep], batch.targets[:, keep])
+    fit.update(states[:, keep], batch.targets[:, keep], None if weights is None else np.asarray(weights)[:, keep])
     return params._replace(O=fit.solve())
 
 
@@ -808,7 +810,7 @@ def train(cfg: TrainConfig, out, resume=False, loss_and_grad=None, progress=True
                                     if name in trained}
             if readout is not None:  # the states the loss was measured at, before the update
                 readout.update(states[0] if states else states_of(params, batch, v0), batch.targets,
-                               readout_weights(cfg, task, batch))
+                               readout_weights(task, batch, cfg.readout_window_weight))
             updates, opt_state = optimizer.update(grads, opt_state, params)
             params = Params(*(np.asarray(p, dtype=float) for p in optax.apply_updates(params, updates)))
             record["grad_norm"] = float(np.sqrt(sum(n**2 for n in record["grad_norms"].values())))

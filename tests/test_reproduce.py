@@ -76,6 +76,11 @@ def test_reproduce_quick(tmp_path, name):
         assert same["confusion"] == again["confusion"]
         with pytest.raises(ValueError, match="seed"):
             evaluate(reseeded, n_trials=6, seed=-1)
+        louder, _ = evaluate(reseeded, n_trials=6, refit=5, seed=5, figures=False, refit_window_weight=4.0)
+        assert "window weighted 4 times" in louder["readout"] and "not the paper's cost" in louder["readout"]
+        assert louder["rel_error"] != same["rel_error"]
+        with pytest.raises(ValueError, match=r"`refit_window_weight`=4.0 .* pass `refit`"):
+            evaluate(reseeded, n_trials=6, refit_window_weight=4.0)
         # `width` evaluates with another gate: the same as a run whose configuration names that width
         wide = tmp_path / "wide"
         shutil.copytree(tmp_path / name, wide)
@@ -240,6 +245,19 @@ def test_refit_readout_is_the_least_squares_readout_of_scipy_states():
     assert err(refitted.O) <= err(params.O) and err(refitted.O) <= err(O_ref) * (1 + 1e-6)
     with pytest.raises(ValueError, match="n_trials"):
         refit_readout(cfg, net, params, n_trials=0)
+    # weighted 3 times inside the response windows [go + 10, go + 70] ms: the weighted least-squares fit
+    go = batch.info["go"]
+    inside = ((batch.t[None, :] >= go[:, None] + 10.0) & (batch.t[None, :] <= go[:, None] + 70.0)).reshape(-1)
+    root = np.sqrt(np.where(inside, 3.0, 1.0))[:, None]
+    O_w = np.linalg.lstsq(root * X, root * Y, rcond=None)[0].T
+    weighted = refit_readout(cfg, net, params, n_trials=4, ridge=1e-12, window_weight=3.0)
+    np.testing.assert_allclose(weighted.O, O_w, rtol=0, atol=1e-5 * np.abs(O_w).max())
+    assert not np.allclose(O_w, O_ref, rtol=1e-3)
+    for bad in (0.0, float("nan"), "3"):
+        with pytest.raises(ValueError, match=r"`window_weight` must be a positive number"):
+            refit_readout(cfg, net, params, n_trials=4, window_weight=bad)
+    with pytest.raises(ValueError, match=r"`window_weight`=2.0 weights the XOR response window; the autoencoder"):
+        refit_readout(default_config("autoencoder", quick=True), net, params, window_weight=2.0)
 
 
 def test_decoding_accuracy_of_separable_and_of_random_labels():
