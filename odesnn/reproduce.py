@@ -214,6 +214,9 @@ def xor_diagnostics(task, batch, states, outputs):
     test trials are too few to cross-validate).
     A network whose state holds the XOR there but whose ``response`` error is
     large fails at producing the output pulse, not at remembering.
+    ``window_mean_by_label`` gives, per label, the mean and standard deviation
+    of the quantity the decision rule thresholds (:meth:`~odesnn.tasks.XORTask.window_means`):
+    how far each kind of trial sits from its threshold.
     """
     t, info = batch.t, batch.info
     window = task.response_mask(t, info["go"])
@@ -226,7 +229,12 @@ def xor_diagnostics(task, batch, states, outputs):
     decoded = {"first_sign": decoding_accuracy(at_go, info["first_sign"]),
                "two_pulses": decoding_accuracy(at_go, np.where(two, 1.0, -1.0)),
                "xor": decoding_accuracy(at_go[two], info["labels"][two])}
+    means = task.window_means(t, outputs, info["go"])
+    by_label = {f"{k:+d}": {"mean": float(np.mean(means[info["labels"] == k])),
+                            "sd": float(np.std(means[info["labels"] == k]))}
+                for k in (-1, 0, 1) if np.any(info["labels"] == k)}
     return {"rel_error_by_period": {k: float(np.sum(sq[m]) / silent) for k, m in periods.items()},
+            "window_mean_by_label": by_label,
             # None where too few test trials of a kind to cross-validate
             "decoding_at_go": {k: None if np.isnan(v) else v for k, v in decoded.items()}}
 

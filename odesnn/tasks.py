@@ -172,14 +172,16 @@ class XORTask:
         lo = np.asarray(go, dtype=float)[:, None] + self.response_delay
         return (t[None, :] >= lo) & (t[None, :] <= lo + self.response_window)
 
+    def window_means(self, t, outputs, go):
+        """``(B,)`` mean readouts over each trial's response window, doubled: the quantity :meth:`decide`
+        compares with ``±threshold·amplitude`` (a perfect readout gives the label times ``amplitude``)."""
+        # the target bump has mean amplitude/2
+        return np.array([float(np.mean(o[window, 0])) / 0.5 for o, window in zip(outputs, self.response_mask(t, go))])
+
     def decide(self, t, outputs, go):
         """Decisions (+1, -1, 0) from readouts ``(B, T, 1)`` by the rule in the class docstring."""
-        decisions = []
-        for o, window in zip(outputs, self.response_mask(t, go)):
-            mean = float(np.mean(o[window, 0])) / 0.5  # the target bump has mean amplitude/2
-            decisions.append(1 if mean > self.threshold * self.amplitude else
-                             -1 if mean < -self.threshold * self.amplitude else 0)
-        return np.array(decisions)
+        means, bound = self.window_means(t, outputs, go), self.threshold * self.amplitude
+        return np.where(means > bound, 1, np.where(means < -bound, -1, 0))
 
 
 def xor(**kw) -> XORTask:

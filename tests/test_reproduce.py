@@ -108,6 +108,7 @@ def test_reproduce_quick(tmp_path, name):
         assert quiet["rel_error"] == 1.0 and quiet["test_seed"] == train_cfg["seed"] - 17  # the run's own seed
         # the target pulse lies inside the response window: all of a silent readout's error is there
         assert quiet["rel_error_by_period"] == {"before": 0.0, "response": 1.0, "after": 0.0}
+        assert all(v == {"mean": 0.0, "sd": 0.0} for v in quiet["window_mean_by_label"].values())
         assert sum(summary["rel_error_by_period"].values()) == pytest.approx(summary["rel_error"], rel=1e-12)
         assert quiet["accuracy"] == quiet["confusion"]["+0"]["+0"] / 6 and quiet["accuracy_by_label"]["+0"] == 1.0
 

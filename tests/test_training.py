@@ -204,6 +204,12 @@ def test_xor_targets_and_decision_rule():
     labels = batch.info["labels"]
     assert set(labels) == {-1, 0, 1}
     np.testing.assert_array_equal(task.decide(batch.t, batch.targets, batch.info["go"]), labels)
+    # the doubled window mean of a target bump is its label (a raised cosine's mean is half its peak; to 2 %
+    # on the 1 ms grid, whose 60-61 samples of the window miss the continuous mean by about 1/60)
+    np.testing.assert_allclose(task.window_means(batch.t, batch.targets, batch.info["go"]), labels, atol=0.02)
+    scaled = task.window_means(batch.t, 0.6 * batch.targets, batch.info["go"])
+    np.testing.assert_array_equal(task.decide(batch.t, 0.4 * batch.targets, batch.info["go"]), 0 * labels)
+    np.testing.assert_allclose(scaled, 0.6 * task.window_means(batch.t, batch.targets, batch.info["go"]))
     assert np.mean(task.decide(batch.t, np.zeros_like(batch.targets), batch.info["go"]) == labels) < 0.6
     # the first pulse's sign, read off the input channel
     first_value = [x[np.flatnonzero(np.abs(x) > 1e-9)[0]] for x in batch.inputs[:, :, 0]]
