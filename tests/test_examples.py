@@ -143,6 +143,18 @@ def test_latch_seed3_and_h200_configs_are_the_ones_that_trained_the_saved_networ
     assert cfg2.adjoint_horizon == 200.0 and cfg2.lr_scale == {"I0": 0.0} and cfg2.task_kwargs == {}
 
 
+def test_latch_w2_config_is_the_one_that_trained_the_saved_network():
+    """latch_w2.json continues docs/data/xor_latch_h200 with the response window weighted twice in the running
+    readout's fit, and is what trained docs/data/xor_latch_w2 (the run's best validated network, step 10)."""
+    import json
+
+    cfg, saved = _example_and_saved("latch_w2.json", "xor_latch_w2")
+    assert cfg == saved
+    assert cfg.init_from == "docs/data/xor_latch_h200" and (DOCS_DATA / "xor_latch_h200" / "params.npz").is_file()
+    assert cfg.readout_window_weight == 2.0 and cfg.adjoint_horizon == 200.0 and cfg.task_kwargs == {}
+    assert json.loads((DOCS_DATA / "xor_latch_w2" / "validation.json").read_text())["steps"] == 10
+
+
 def test_reproduce_xor_stages_are_the_saved_networks_configs_but_for_run_length_and_validation():
     """``odesnn reproduce xor`` runs latch_seed3.json then latch_h200.json: the same settings but for how many
     steps each stage runs (along the same 2000-step schedule), where stage 2 starts, and its validation."""
