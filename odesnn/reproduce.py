@@ -263,7 +263,8 @@ def evaluate(out, n_trials=None, duration=None, refit=None, seed=None, width=Non
 
     ``duration`` (ms) sets the length of the test trials (default: that of the training trials).
     ``refit`` (a number of trials) first replaces the trained readout by one refitted to that many fresh
-    trials (:func:`refit_readout`); the summary then says so under ``"readout"``.
+    trials (:func:`refit_readout`, with the run's ``readout_ridge``); the summary then says so under
+    ``"readout"``.
     ``seed`` (an integer) draws the test trials, and the refitting trials, from it instead of the run's own
     training seed, so that runs trained with different seeds can be scored on the same trials. The summary
     records it as ``"test_seed"``.
@@ -295,7 +296,7 @@ def evaluate(out, n_trials=None, duration=None, refit=None, seed=None, width=Non
                          f"pass `refit` (--refit-readout N) too")
     if refit is not None:
         weight = 1.0 if refit_window_weight is None else refit_window_weight
-        params = refit_readout(cfg, eval_net, params, refit, window_weight=weight)
+        params = refit_readout(cfg, eval_net, params, refit, ridge=cfg.readout_ridge, window_weight=weight)
         readout = f"refitted by ridge regression to {int(refit)} fresh trials"
         if weight != 1:
             readout += (f", the response window weighted {weight:g} times the rest of the trial (a diagnostic, "

@@ -67,7 +67,155 @@ class TrainingDiverged(RuntimeError):
 
 @dataclass
 class TrainConfig:
-    """Everything that defines a training run (saved as ``train_config.json``)."""
+    """Everything that defines a training run (saved as ``train_config.json``).
+
+    :func:`default_config` gives the paper's settings for a task; ``odesnn train TASK --config FILE.json``
+    overrides the fields its JSON file names. Times are in ms. "Refused here" marks a check made when the
+    config is created (it raises ``ValueError``); the other checks are made when :func:`train` builds the
+    network, the task or the JAX options.
+
+    Attributes
+    ----------
+    task : {"autoencoder", "predictive", "xor"}
+        The task of the paper (§3) to train on. Default ``"autoencoder"``. Any other name is refused here.
+    n_neurons : int
+        Number of neurons ``N``. Default 30. Refused here unless a positive integer.
+    neuron : {"nif", "qif"}
+        Neuron model: ``"nif"`` (:class:`~odesnn.NIF`) or ``"qif"`` (:class:`~odesnn.QIF` with ``tau_v``).
+        Default ``"nif"``. Any other value is refused here.
+    tau_v : float
+        Membrane time constant of the QIF neuron, ms (unused by NIF). Default 25. Must be positive (checked by
+        :class:`~odesnn.QIF`).
+    tau : float
+        Regular synaptic time constant, ms; for the sinusoid tasks also the target filter's ``τ`` (unless
+        ``task_kwargs`` sets ``tau``). Default 10. Refused here unless a positive finite number.
+    tau_f : float or None
+        Fast synaptic time constant, ms; ``None``: no fast synapses (``Wf`` has shape ``(N, 0)``). Default 1.
+        Must be positive and finite (checked by :class:`~odesnn.Network`).
+    gate : str
+        Profile of the training gate: ``"box"``, ``"smooth"`` (C², the default), ``"poly2"`` or one registered
+        with :func:`~odesnn.register_gate_profile`; unknown names are refused by :class:`~odesnn.Gate`.
+    width : float
+        Gate width Δ, in units of voltage. Default 0.1. Must be positive and finite, with a zone that reaches no
+        reset (checked by the gate and the network). The sinusoid tasks are evaluated with Δ = 0.
+    lam : float or None
+        Regularisation λ of the quadratic cost ``(|o - o_d|² + λ|s|²)/2``; ``None`` (default): ``0.1/N``, as
+        in the paper. Must be non-negative and finite (checked by :class:`~odesnn.QuadraticCost`).
+    W_mask : {"full", "zero_diag", "lower", "strict_lower", "none"}
+        Structural mask of ``W``; ``"none"`` (default) keeps ``W`` at zero (the auto-encoder). Other names are
+        refused by :class:`~odesnn.Network`. ``Wf`` keeps the network's default mask, ``"zero_diag"``.
+    train : tuple of str
+        Parameter groups the optimiser steps, among ``"W"``, ``"Wf"``, ``"U"``, ``"O"``, ``"I0"``; the others
+        keep their initial values (but see ``readout``). Default ``("Wf", "U", "O", "I0")``. Unknown names are
+        refused here.
+    steps : int
+        Number of training steps (minibatches). Default 200. ``0`` saves the initial network untrained, a frozen
+        control. Refused here unless a non-negative integer.
+    batch_size : int
+        Trials per step. Default 50. Refused here unless a positive integer.
+    lr : float
+        Learning rate at the start of the cosine schedule. Default 0.01. Refused here unless a positive finite
+        number.
+    lr_final : float
+        Learning rate at the end of the cosine schedule (``lr_decay_steps``), kept after it. Default 0.001.
+        Refused here unless a non-negative finite number.
+    clip : float
+        The batch gradient (of the trained groups) is clipped to this global norm before the optimiser.
+        Default 1. Refused here unless a positive finite number.
+    trial_clip : float or None
+        Cap on each trial's gradient, in multiples of the batch's median per-trial norm, before the mean;
+        ``None`` (default): the plain mean. Refused here unless ``None`` or a positive finite number.
+    seed : int
+        Seed of the initial parameters and of every batch (a function of ``(seed, step)`` only); validation,
+        test and refitting trials are drawn from it too, with salts of their own. Default 0.
+    checkpoint_every : int
+        Write ``checkpoint.npz`` (parameters, optimiser state, step) every this many steps and after the last.
+        Default 10. Refused here unless a positive integer.
+    snapshot_every : int or None
+        Save the network every this many steps as ``DIR/snapshots/stepNNNNN``, a run directory ``odesnn
+        evaluate`` scores; ``None`` (default): no snapshots. Refused here unless ``None`` or an integer >= 1.
+    validate_every : int or None
+        Score the network every this many steps on ``validate_trials`` held-out trials (XOR accuracy, else the
+        readout's relative error) and keep the best one in ``DIR/best``; ``None`` (default): no validation.
+        Refused here unless ``None`` or an integer >= 1.
+    validate_trials : int
+        Number of fixed held-out validation trials. Default 64. Refused here unless an integer >= 1.
+    validate_refit : int or None
+        Refit the readout before each validation by ridge regression (``readout_ridge``) to this many other
+        held-out trials; ``None`` (default): the run's own readout. Refused here unless ``None`` or >= 1.
+    patience : int or None
+        Stop after this many validations in a row without a better score; ``None`` (default): run all
+        ``steps``. Refused here unless ``None`` or an integer >= 1, or if set without ``validate_every``.
+    lr_decay_steps : int or None
+        Length in steps of the cosine schedule from ``lr`` to ``lr_final``; ``None`` (default): ``steps``.
+        Refused here unless ``None`` or an integer >= 1.
+    log_every : int
+        A custom ``loss_and_grad`` of :func:`train` is asked to count spikes every this many steps (the JAX
+        adjoint counts them at every step). Default 1. Refused here unless a positive integer.
+    max_skipped : int
+        Consecutive skipped batches (failed simulation or non-finite loss) that stop the run with
+        :class:`TrainingDiverged`. Default 20. Refused here unless a positive integer.
+    duration : float
+        Length of a trial, ms (unless ``task_kwargs`` sets it); the loss is the batch's mean trial cost divided
+        by ``duration`` (a cost per ms). Default 1200. Refused here unless a positive finite number.
+    dt : float
+        Step of the task's time grid, ms: inputs and targets are sampled on it and interpolated linearly.
+        Default 1. Refused here unless a positive finite number.
+    solver : {"tsit5", "dopri5", "dopri8"}
+        diffrax Runge-Kutta method of the JAX backend. Default ``"tsit5"``. Other names are refused by
+        :class:`odesnn._jax.Options`.
+    rtol : float
+        Relative tolerance of the JAX step-size controller. Default 1e-5. Refused here unless a positive finite
+        number.
+    atol : float
+        Absolute tolerance of the JAX step-size controller. Default 1e-7. Refused here unless a positive finite
+        number.
+    dtype : {"float64", "float32"}
+        Floating type of the JAX backend. Default ``"float64"``, which needs ``jax_enable_x64`` (the command
+        line turns it on). Other values are refused by :class:`odesnn._jax.Options`.
+    adjoint_horizon : float or None
+        ``None`` (default): the exact adjoint gradient; a time ``h`` in ms: the discounted adjoint of
+        :class:`odesnn._jax.Options`. Refused here unless ``None`` or a positive finite number.
+    max_steps : int
+        Cap on the solver's accepted steps per trial (JAX); a trial that reaches it fails. Default 65536. Must
+        be a positive integer (checked by :class:`odesnn._jax.Options`).
+    max_spikes : int
+        Size of the spike buffer per trial (JAX); a trial that exceeds it fails. Default 16384. Must be a
+        positive integer (checked by :class:`odesnn._jax.Options`).
+    eval_trials : int
+        Number of test trials :func:`odesnn.reproduce.evaluate` draws when ``n_trials`` (``--trials``) is not
+        given. Default 8. Refused here unless a positive integer.
+    init : dict
+        Keyword arguments of :meth:`odesnn.Network.init_params` (unknown keys raise ``TypeError``); NIF networks
+        start with ``I0 = 0`` whatever it says. Default ``{"w_scale": 0.0, "wf_scale": 0.1, "u_scale": 0.05,
+        "o_scale": 1.0, "i0_scale": 0.0}``.
+    init_from : str or None
+        A run directory (trained, or in progress) whose parameters start this run instead of ``init``; its
+        network must match (sizes, neuron model, masks). Default ``None``. Refused here unless ``None`` or a str.
+    lr_scale : dict
+        Per-group multipliers of the step, e.g. ``{"I0": 0.02}``: a non-negative number, or a nested list
+        broadcast against the group's shape. Default ``{}`` (all 1). Unknown groups and negative, non-finite or
+        empty factors are refused here; a factor that does not broadcast, when training starts.
+    optimizer : {"adam", "sgd"}
+        ``"adam"`` (the paper's; default) or ``"sgd"``: plain steps of the learning rate times the clipped
+        gradient. Any other value is refused here.
+    readout : {"gradient", "lstsq"}
+        ``"gradient"`` (default): ``O`` is trained like the other groups; ``"lstsq"``: ``O`` is refitted by
+        ridge regression before every step and not stepped. Any other value is refused here.
+    readout_decay : float
+        With ``readout="lstsq"``: weight of the previous statistics at each update (batch ``k`` steps back
+        counts ``readout_decay**k``). Default 0.9. Refused here unless in ``[0, 1)``.
+    readout_ridge : float
+        Ridge penalty of the least-squares readout (and of ``validate_refit``), relative to the mean eigenvalue
+        of ``E[s sᵀ]``. Default 1e-4. Refused here unless a positive finite number.
+    readout_window_weight : float
+        XOR with ``readout="lstsq"``: weight of the squared error inside each trial's response window in the
+        running fit of ``O``. Default 1 (the paper's cost). Refused here unless a positive finite number, and
+        unless 1 when the task is not ``"xor"`` or the readout not ``"lstsq"``.
+    task_kwargs : dict
+        Keyword arguments of the task (:class:`~odesnn.tasks.SinusoidTask` or :class:`~odesnn.tasks.XORTask`);
+        ``duration``, ``dt`` (and ``tau``, sinusoid tasks) default to the config's. Default ``{}``.
+    """
 
     task: str = "autoencoder"
     n_neurons: int = 30
@@ -147,7 +295,9 @@ class TrainConfig:
             raise ValueError(f"`task`={self.task!r} unknown; known: {sorted(TASKS)}")
         if not (isinstance(self.steps, int) and self.steps >= 0):
             raise ValueError(f"`steps` must be a non-negative integer, got {self.steps!r}")
-        for name in ("batch_size", "checkpoint_every", "n_neurons", "log_every", "max_skipped"):
+        if self.neuron not in ("nif", "qif"):
+            raise ValueError(f"`neuron` must be 'nif' or 'qif', got {self.neuron!r}")
+        for name in ("batch_size", "checkpoint_every", "n_neurons", "log_every", "max_skipped", "eval_trials"):
             val = getattr(self, name)
             if not (isinstance(val, int) and val >= 1):
                 raise ValueError(f"`{name}` must be a positive integer, got {val!r}")

@@ -472,6 +472,8 @@ def test_lr_decay_steps_stops_a_run_part_way_along_a_longer_schedule(tmp_path):
     ({"lr_final": float("nan")}, "lr_final"),
     ({"lr_final": -0.001}, "lr_final"),
     ({"lr_final": "0.001"}, "lr_final"),
+    ({"neuron": "lif"}, "neuron"),
+    ({"eval_trials": 0}, "eval_trials"),
 ])
 def test_bad_validation_and_schedule_settings_are_refused_by_name(overrides, name):
     with pytest.raises(ValueError, match=name):
