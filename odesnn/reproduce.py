@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import shutil
 import time
 from pathlib import Path
@@ -43,12 +42,12 @@ from pathlib import Path
 import numpy as np
 
 from ._api import simulate
-from ._checks import check_integer, is_real
+from ._checks import check_integer
 from ._gates import Gate
 from ._validation import rel_error
 from .tasks import PREDICTIVE_A, TaskBatch
-from .training import (batch_for_step, best_path, build_network, default_config, fitted_readout, initial_voltages,
-                       jax_states, load_run, make_task, readout_weights, task_span, train)
+from .training import (batch_for_step, best_path, build_network, check_window_weight, default_config, fitted_readout,
+                       initial_voltages, jax_states, load_run, make_task, readout_weights, task_span, train)
 
 WARMUP_MS = 50.0
 
@@ -145,11 +144,7 @@ def refit_readout(cfg, net, params, n_trials=300, ridge=1e-4, chunk=50, window_w
         a positive number or is not 1 for a task other than XOR.
     """
     n_trials = check_integer("n_trials", n_trials, 1)
-    if not (is_real(window_weight) and math.isfinite(window_weight) and window_weight > 0):
-        raise ValueError(f"`window_weight` must be a positive number, got {window_weight!r}")
-    if window_weight != 1 and cfg.task != "xor":
-        raise ValueError(f"`window_weight`={window_weight!r} weights the XOR response window; the {cfg.task} task "
-                         f"has none")
+    check_window_weight("window_weight", window_weight, cfg.task)
     task = make_task(cfg)
     batch, rng = batch_for_step(cfg, task, 0, size=n_trials, salt=FIT_SALT)
     keep = slice(None) if cfg.task == "xor" else batch.t >= WARMUP_MS

@@ -337,13 +337,10 @@ class TrainConfig:
             raise ValueError(f"`readout` must be 'gradient' or 'lstsq', got {self.readout!r}")
         self.adjoint_horizon = check_horizon("adjoint_horizon", self.adjoint_horizon)
         check_readout_options(self.readout_decay, self.readout_ridge, ("readout_decay", "readout_ridge"))
-        if not (is_real(self.readout_window_weight) and math.isfinite(self.readout_window_weight)
-                and self.readout_window_weight > 0):
-            raise ValueError(f"`readout_window_weight` must be a positive number, got {self.readout_window_weight!r}")
-        if self.readout_window_weight != 1 and (self.task != "xor" or self.readout != "lstsq"):
+        check_window_weight("readout_window_weight", self.readout_window_weight, self.task)
+        if self.readout_window_weight != 1 and self.readout != "lstsq":
             raise ValueError(f"`readout_window_weight`={self.readout_window_weight!r} weights the XOR response "
-                             f"window in the least-squares readout; it needs task 'xor' and readout 'lstsq', got "
-                             f"task {self.task!r} and readout {self.readout!r}")
+                             f"window in the least-squares readout; it needs readout 'lstsq', got {self.readout!r}")
         bad = [g for g in self.train if g not in Params._fields]
         if bad:
             raise ValueError(f"`train` has unknown parameter groups {bad}; known: {Params._fields}")
@@ -517,6 +514,15 @@ def validation_batch(cfg: TrainConfig, task, fit=False):
     size, salt = (cfg.validate_refit, VALIDATE_FIT_SALT) if fit else (cfg.validate_trials, VALIDATE_SALT)
     batch, rng = batch_for_step(cfg, task, 0, size=size, salt=salt)
     return batch, initial_voltages(cfg, rng, batch.size)
+
+
+def check_window_weight(name, value, task_name):
+    """Raise ``ValueError``, naming ``name``, unless ``value`` is a positive finite number, and 1 unless the
+    task (``task_name``) is XOR, the only one with a response window."""
+    if not (is_real(value) and math.isfinite(value) and value > 0):
+        raise ValueError(f"`{name}` must be a positive number, got {value!r}")
+    if value != 1 and task_name != "xor":
+        raise ValueError(f"`{name}`={value!r} weights the XOR response window; the {task_name} task has none")
 
 
 def readout_weights(task, batch, window_weight):

@@ -92,10 +92,11 @@ def test_bad_arguments_are_named():
     for bad in (0, -2.0, float("inf"), "4"):
         with pytest.raises(ValueError, match=r"`readout_window_weight` must be a positive number, got"):
             TrainConfig(task="xor", readout="lstsq", readout_window_weight=bad)
-    with pytest.raises(ValueError, match=r"`readout_window_weight`=4.0 weights the XOR response window .* got "
-                                         r"task 'xor' and readout 'gradient'"):
+    with pytest.raises(ValueError, match=r"`readout_window_weight`=4.0 weights the XOR response window .* needs "
+                                         r"readout 'lstsq', got 'gradient'"):
         TrainConfig(task="xor", readout_window_weight=4.0)
-    with pytest.raises(ValueError, match=r"got task 'autoencoder' and readout 'lstsq'"):
+    with pytest.raises(ValueError, match=r"`readout_window_weight`=4.0 weights the XOR response window; the "
+                                         r"autoencoder task has none"):
         TrainConfig(task="autoencoder", readout="lstsq", readout_window_weight=4.0)
 
 
