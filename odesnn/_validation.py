@@ -58,20 +58,26 @@ class BestValidation:
     def __init__(self, directory):
         self.directory = Path(directory)
         self.path = self.directory / "validation.json"
-        self.steps, self.scores = None, None
+        self.steps, self.scores, self.start = None, None, None
         if self.path.is_file():
             data = json.loads(self.path.read_text())
-            self.steps, self.scores = int(data["steps"]), data["scores"]
+            self.steps, self.scores, self.start = int(data["steps"]), data["scores"], data.get("start")
 
     def improves(self, scores) -> bool:
         """Whether ``scores`` rank strictly better than the best so far (any scores beat none)."""
         return self.scores is None or rank(scores) < rank(self.scores)
 
     def record(self, steps, scores, n_trials):
+        """Record ``scores`` after ``steps`` steps as the best; those after 0 steps are also kept as ``start``,
+        the scores of the network the run started from."""
         self.directory.mkdir(parents=True, exist_ok=True)
         self.steps, self.scores = int(steps), dict(scores)
-        self.path.write_text(json.dumps({"steps": self.steps, "scores": self.scores, "n_trials": int(n_trials)},
-                                        indent=2) + "\n")
+        if self.steps == 0:
+            self.start = dict(scores)
+        data = {"steps": self.steps, "scores": self.scores, "n_trials": int(n_trials)}
+        if self.start is not None:
+            data["start"] = self.start
+        self.path.write_text(json.dumps(data, indent=2) + "\n")
 
     def validations_since(self, steps, every) -> int:
         """Validations after the best one, up to ``steps`` (all of them when there is none yet)."""

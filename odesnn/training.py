@@ -16,7 +16,8 @@ A run writes into its directory ``DIR``:
                        ``odesnn evaluate`` scores;
 ``best/``              with ``validate_every``: the network that scored best on the held-out
                        validation trials, a run directory likewise, and ``validation.json``
-                       (its step count and scores);
+                       (its step count and scores, and under ``start`` those of the network the
+                       run started from, which is validated first and kept unless a step beats it);
 ``params.npz`` + ``config.json``  the trained network in the plain format of :func:`odesnn.save`.
 
 Batches depend only on ``(seed, step)``, so a run killed at any moment and
@@ -137,7 +138,8 @@ class TrainConfig:
     validate_every : int or None
         Score the network every this many steps on ``validate_trials`` held-out trials (XOR accuracy, else the
         readout's relative error) and keep the best one in ``DIR/best``; ``None`` (default): no validation.
-        Refused here unless ``None`` or an integer >= 1.
+        The network a run starts from (``init`` or ``init_from``) is scored first, as step 0, so a run that
+        only loses ground keeps its start. Refused here unless ``None`` or an integer >= 1.
     validate_trials : int
         Number of fixed held-out validation trials. Default 64. Refused here unless an integer >= 1.
     validate_refit : int or None
@@ -293,21 +295,27 @@ class TrainConfig:
     def __post_init__(self):
         if self.task not in TASKS:
             raise ValueError(f"`task`={self.task!r} unknown; known: {sorted(TASKS)}")
-        if not (isinstance(self.steps, int) and self.steps >= 0):
-            raise ValueError(f"`steps` must be a non-negative integer, got {self.steps!r}")
+        # integers: Python or numpy ints (JSON and np.int64 alike), never bools; stored as int
+        self.steps = check_integer("steps", self.steps, 0)
+        self.seed = check_integer("seed", self.seed, 0)
         if self.neuron not in ("nif", "qif"):
             raise ValueError(f"`neuron` must be 'nif' or 'qif', got {self.neuron!r}")
-        for name in ("batch_size", "checkpoint_every", "n_neurons", "log_every", "max_skipped", "eval_trials"):
+        for name in ("batch_size", "checkpoint_every", "n_neurons", "log_every", "max_skipped", "eval_trials",
+                     "max_steps", "max_spikes"):
+            setattr(self, name, check_integer(name, getattr(self, name), 1))
+        for name in ("lr", "clip", "duration", "dt", "rtol", "atol", "tau", "tau_v"):
             val = getattr(self, name)
-            if not (isinstance(val, int) and val >= 1):
-                raise ValueError(f"`{name}` must be a positive integer, got {val!r}")
-        for name in ("lr", "clip", "duration", "dt", "rtol", "atol", "tau"):
-            val = getattr(self, name)
-            if not (isinstance(val, (int, float)) and val > 0 and math.isfinite(val)):
+            if not (is_real(val) and val > 0 and math.isfinite(val)):
                 raise ValueError(f"`{name}` must be a positive number, got {val!r}")
+        if self.tau_f is not None and not (is_real(self.tau_f) and self.tau_f > 0 and math.isfinite(self.tau_f)):
+            raise ValueError(f"`tau_f` must be None or a positive number, got {self.tau_f!r}")
+        if not (is_real(self.width) and self.width > 0 and math.isfinite(self.width)):
+            raise ValueError(f"`width` must be a positive number (the training gate's Δ), got {self.width!r}")
+        if self.lam is not None and not (is_real(self.lam) and self.lam >= 0 and math.isfinite(self.lam)):
+            raise ValueError(f"`lam` must be None (0.1 / n_neurons) or a non-negative number, got {self.lam!r}")
         if not (is_real(self.lr_final) and self.lr_final >= 0 and math.isfinite(self.lr_final)):
             raise ValueError(f"`lr_final` must be a non-negative number, got {self.lr_final!r}")
-        if self.trial_clip is not None and not (isinstance(self.trial_clip, (int, float)) and self.trial_clip > 0
+        if self.trial_clip is not None and not (is_real(self.trial_clip) and self.trial_clip > 0
                                                 and math.isfinite(self.trial_clip)):
             raise ValueError(f"`trial_clip` must be None or a positive number, got {self.trial_clip!r}")
         for name in ("snapshot_every", "validate_every", "validate_refit", "patience", "lr_decay_steps"):
@@ -936,6 +944,12 @@ def train(cfg: TrainConfig, out, resume=False, loss_and_grad=None, progress=True
         if cfg.validate_refit is not None:
             trials["fit"] = validation_batch(cfg, task, fit=True)
         best = BestValidation(best_path(out))
+        if not resuming:  # the start is the first candidate: a run keeps it unless a step validates better
+            scores, scored = _validate(cfg, net, task, params, readout, trials)
+            if scores is not None:
+                _write_run(best_path(out), cfg, net, scored)
+                best.record(0, scores, cfg.validate_trials)
+                log("validation of the start: " + ", ".join(f"{k} {v:.4g}" for k, v in scores.items()))
     trained = stepped_groups(cfg)  # with the least-squares readout, O is set by `readout`, not stepped
     mask = Params(*(1.0 if name in trained else 0.0 for name in Params._fields))
     bar = _Progress(cfg.steps, start) if progress else None

@@ -295,8 +295,28 @@ def test_zero_steps_saves_the_initial_network_untrained(tmp_path):
         np.testing.assert_array_equal(a, c)
         np.testing.assert_array_equal(b, c)
     assert load_run(tmp_path / "frozen")[0].steps == 0
-    with pytest.raises(ValueError, match=r"`steps` must be a non-negative integer, got -1"):
+    with pytest.raises(ValueError, match=r"`steps` must be an integer >= 0, got -1"):
         TrainConfig(steps=-1)
+
+
+def test_config_integers_take_numpy_ints_and_refuse_bools():
+    # a config built from numpy values (a sweep script) is the same config; True is not a batch size
+    cfg = TrainConfig(steps=np.int64(3), batch_size=np.int32(4), seed=np.int64(7))
+    assert (cfg.steps, cfg.batch_size, cfg.seed) == (3, 4, 7)
+    assert all(type(v) is int for v in (cfg.steps, cfg.batch_size, cfg.seed))
+    for name in ("steps", "batch_size", "seed", "eval_trials", "max_steps"):
+        with pytest.raises(ValueError, match=rf"`{name}` must be an integer >= \d, got True"):
+            TrainConfig(**{name: True})
+    with pytest.raises(ValueError, match=r"`seed` must be an integer >= 0, got 1.5"):
+        TrainConfig(seed=1.5)
+    with pytest.raises(ValueError, match=r"`width` must be a positive number .*got 0"):
+        TrainConfig(width=0)
+    with pytest.raises(ValueError, match=r"`tau_f` must be None or a positive number, got -1"):
+        TrainConfig(tau_f=-1)
+    with pytest.raises(ValueError, match=r"`lam` must be None .*got nan"):
+        TrainConfig(lam=float("nan"))
+    with pytest.raises(ValueError, match=r"`tau_v` must be a positive number, got True"):
+        TrainConfig(tau_v=True)
 
 
 def _first_params(cfg):
@@ -412,13 +432,18 @@ def test_validation_keeps_the_best_network_and_a_resumed_run_keeps_comparing(tmp
     train(cfg, run, loss_and_grad=_fake_loss_and_grad(set()), progress=False)
     vals = {r["step"] + 1: r["val_rel_error"] for r in _records(run) if "val_rel_error" in r}
     assert sorted(vals) == [2, 4, 6] and len(set(vals.values())) == 3
-    best_steps = min(vals, key=vals.get)
     info = json.loads((run / "best" / "validation.json").read_text())
-    assert info == {"steps": best_steps, "scores": {"rel_error": vals[best_steps]}, "n_trials": 3}
-    for a, b in zip(load_run(run / "best")[2], load_run(snapshot_path(run, best_steps))[2]):
+    # the start is validated first (step 0) and competes with the trained networks
+    start = info["start"]["rel_error"]
+    vals_all = {0: start, **vals}
+    best_steps = min(vals_all, key=vals_all.get)
+    assert info == {"steps": best_steps, "scores": {"rel_error": vals_all[best_steps]}, "n_trials": 3,
+                    "start": {"rel_error": start}}
+    best_params = _first_params(cfg) if best_steps == 0 else load_run(snapshot_path(run, best_steps))[2]
+    for a, b in zip(load_run(run / "best")[2], best_params):
         np.testing.assert_array_equal(a, b)
     err, _, _ = _scipy_validation_scores(cfg, run / "best")
-    np.testing.assert_allclose(err, vals[best_steps], rtol=1e-5)
+    np.testing.assert_allclose(err, vals_all[best_steps], rtol=1e-5)
     # killed in its fifth step (checkpoint at 3; validations 2 and 4 done), then resumed: the same record
     _killed_in_step_then_resumed(cfg, tmp_path / "killed", 5)
     assert json.loads((tmp_path / "killed" / "best" / "validation.json").read_text()) == info
@@ -431,21 +456,24 @@ def test_validation_keeps_the_best_network_and_a_resumed_run_keeps_comparing(tmp
 
 def test_patience_stops_a_run_whose_validation_no_longer_improves(tmp_path):
     """A frozen network (every learning-rate scale 0) scores the same at each validation: with ``patience`` 2
-    the run stops after the second one that is no better than the first, and a resumed run stays stopped."""
+    the run stops after the second one that is no better than the start's (validated as step 0), keeps the
+    start as its best, and a resumed run stays stopped."""
     frozen = {name: 0.0 for name in ("W", "Wf", "U", "O", "I0")}
     cfg = default_config("autoencoder", quick=True, **{**SMALL, "steps": 10, "validate_every": 1,
                                                        "validate_trials": 2, "patience": 2, "lr_scale": frozen})
     logs = []
     train(cfg, tmp_path, loss_and_grad=_fake_loss_and_grad(set()), progress=False, log=logs.append)
     records = _records(tmp_path)
-    assert [r["step"] for r in records] == [0, 1, 2]
-    assert len({r["val_rel_error"] for r in records}) == 1
-    assert json.loads((tmp_path / "best" / "validation.json").read_text())["steps"] == 1
+    assert [r["step"] for r in records] == [0, 1]
+    info = json.loads((tmp_path / "best" / "validation.json").read_text())
+    assert {r["val_rel_error"] for r in records} == {info["start"]["rel_error"]}
+    assert info["steps"] == 0
     with np.load(tmp_path / "checkpoint.npz") as data:
-        assert int(data["step"]) == 3
-    assert any("stopped early at step 3" in line for line in logs)
+        assert int(data["step"]) == 2
+    assert any("stopped early at step 2" in line for line in logs)
+    assert any(line.startswith("validation of the start: rel_error") for line in logs)
     train(cfg, tmp_path, resume=True, loss_and_grad=_fake_loss_and_grad(set()), progress=False, log=logs.append)
-    assert len(_records(tmp_path)) == 3
+    assert len(_records(tmp_path)) == 2
 
 
 def test_lr_decay_steps_stops_a_run_part_way_along_a_longer_schedule(tmp_path):
@@ -485,6 +513,7 @@ def test_validate_refit_scores_and_keeps_the_least_squares_readout_of_other_held
     of the refitting trials, and its recorded scores are those of that readout on the validation trials: the
     XOR accuracy is the fraction of them decided right."""
     from odesnn import simulate
+    from odesnn._validation import rank
     from odesnn.training import load_run, make_task, validation_batch
 
     cfg = default_config("xor", quick=True, n_neurons=6, duration=200.0, batch_size=2, steps=1, validate_every=1,
@@ -493,22 +522,27 @@ def test_validate_refit_scores_and_keeps_the_least_squares_readout_of_other_held
                          task_kwargs={"first_range": (20.0, 40.0), "gap_range": (20.0, 30.0),
                                       "cue_delay_range": (20.0, 40.0)})
     _, params = train(cfg, tmp_path, loss_and_grad=_fake_loss_and_grad(set()), progress=False)
+    info = json.loads((tmp_path / "best" / "validation.json").read_text())
     _, net, best = load_run(tmp_path / "best")
-    np.testing.assert_array_equal(best.W, params.W)  # the network after the step, with another readout
+    # the best is the start (validated as step 0) or the network after the step, each with another readout
+    kept = _first_params(cfg) if info["steps"] == 0 else params
+    np.testing.assert_array_equal(best.W, kept.W)
     batch, v0 = validation_batch(cfg, make_task(cfg), fit=True)
-    X = np.concatenate([simulate(net, params, (batch.t, batch.inputs[b]), None, (batch.t[0], batch.t[-1]),
+    X = np.concatenate([simulate(net, best, (batch.t, batch.inputs[b]), None, (batch.t[0], batch.t[-1]),
                                  v0=v0[b], t_eval=batch.t, rtol=1e-11, atol=1e-13).s for b in range(batch.size)])
     assert np.linalg.matrix_rank(X) == cfg.n_neurons  # the fit is unique
     O_ref = np.linalg.lstsq(X, batch.targets.reshape(-1, 1), rcond=None)[0].T
     np.testing.assert_allclose(best.O, O_ref, rtol=0, atol=1e-5 * np.abs(O_ref).max())
     err, decisions, scored = _scipy_validation_scores(cfg, tmp_path / "best")
     assert not np.array_equal(scored.inputs, batch.inputs)  # scored on trials other than those it was fitted to
-    info = json.loads((tmp_path / "best" / "validation.json").read_text())
     np.testing.assert_allclose(info["scores"]["rel_error"], err, rtol=1e-5)
     assert info["scores"]["accuracy"] == np.mean(decisions == scored.info["labels"])
     assert set(scored.info["labels"]) == {-1, 0, 1}  # the held-out trials hold every kind
     record, = _records(tmp_path)
-    assert (record["val_accuracy"], record["val_rel_error"]) == (info["scores"]["accuracy"],
-                                                                 info["scores"]["rel_error"])
+    after_step = {"accuracy": record["val_accuracy"], "rel_error": record["val_rel_error"]}
+    if info["steps"] == 1:
+        assert info["scores"] == after_step
+    else:  # the start is kept only if the step did not validate better
+        assert info["scores"] == info["start"] and rank(info["start"]) <= rank(after_step)
     with pytest.raises(ValueError, match="validate_refit"):
         default_config("xor", quick=True, validate_every=1, validate_refit=0)
