@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -28,6 +30,17 @@ def check_real(name, value, lo=-np.inf, hi=np.inf):
         bounds = "" if (lo, hi) == (-np.inf, np.inf) else f" in [{lo}, {hi}]"
         raise ValueError(f"`{name}` must be a finite number{bounds}, got {value!r}")
     return float(value)
+
+
+def check_number(name, value, *, positive=True, optional=False, note=""):
+    """Raise ``ValueError``, naming ``name`` and ``value``, unless ``value`` is a finite real number that is
+    positive (or, with ``positive=False``, non-negative), or ``None`` where ``optional``. ``note`` follows
+    "number" in the message."""
+    if value is None and optional:
+        return
+    if not (is_real(value) and math.isfinite(value) and (value > 0 if positive else value >= 0)):
+        kind = "positive" if positive else "non-negative"
+        raise ValueError(f"`{name}` must be {'None or ' if optional else ''}a {kind} number{note}, got {value!r}")
 
 
 def check_horizon(name, value):

@@ -39,7 +39,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._checks import check_horizon, check_integer, is_real
+from ._checks import check_horizon, check_integer, check_number
 from ._cost import QuadraticCost
 from ._gates import Gate
 from ._io import load, save, save_npz
@@ -304,20 +304,12 @@ class TrainConfig:
                      "max_steps", "max_spikes"):
             setattr(self, name, check_integer(name, getattr(self, name), 1))
         for name in ("lr", "clip", "duration", "dt", "rtol", "atol", "tau", "tau_v"):
-            val = getattr(self, name)
-            if not (is_real(val) and val > 0 and math.isfinite(val)):
-                raise ValueError(f"`{name}` must be a positive number, got {val!r}")
-        if self.tau_f is not None and not (is_real(self.tau_f) and self.tau_f > 0 and math.isfinite(self.tau_f)):
-            raise ValueError(f"`tau_f` must be None or a positive number, got {self.tau_f!r}")
-        if not (is_real(self.width) and self.width > 0 and math.isfinite(self.width)):
-            raise ValueError(f"`width` must be a positive number (the training gate's Δ), got {self.width!r}")
-        if self.lam is not None and not (is_real(self.lam) and self.lam >= 0 and math.isfinite(self.lam)):
-            raise ValueError(f"`lam` must be None (0.1 / n_neurons) or a non-negative number, got {self.lam!r}")
-        if not (is_real(self.lr_final) and self.lr_final >= 0 and math.isfinite(self.lr_final)):
-            raise ValueError(f"`lr_final` must be a non-negative number, got {self.lr_final!r}")
-        if self.trial_clip is not None and not (is_real(self.trial_clip) and self.trial_clip > 0
-                                                and math.isfinite(self.trial_clip)):
-            raise ValueError(f"`trial_clip` must be None or a positive number, got {self.trial_clip!r}")
+            check_number(name, getattr(self, name))
+        check_number("width", self.width, note=" (the training gate's Δ)")
+        check_number("tau_f", self.tau_f, optional=True)
+        check_number("trial_clip", self.trial_clip, optional=True)
+        check_number("lam", self.lam, positive=False, optional=True, note=" (None: 0.1 / n_neurons)")
+        check_number("lr_final", self.lr_final, positive=False)
         for name in ("snapshot_every", "validate_every", "validate_refit", "patience", "lr_decay_steps"):
             if getattr(self, name) is not None:
                 setattr(self, name, check_integer(name, getattr(self, name), 1))
@@ -527,8 +519,7 @@ def validation_batch(cfg: TrainConfig, task, fit=False):
 def check_window_weight(name, value, task_name):
     """Raise ``ValueError``, naming ``name``, unless ``value`` is a positive finite number, and 1 unless the
     task (``task_name``) is XOR, the only one with a response window."""
-    if not (is_real(value) and math.isfinite(value) and value > 0):
-        raise ValueError(f"`{name}` must be a positive number, got {value!r}")
+    check_number(name, value)
     if value != 1 and task_name != "xor":
         raise ValueError(f"`{name}`={value!r} weights the XOR response window; the {task_name} task has none")
 

@@ -151,16 +151,25 @@ def _locate(interp, events, e, a, b):
     return b
 
 
-def integrate_events(fun_from, t0, t1, y0, events, on_event, *, method, rtol, atol, max_steps, max_events,
-                     throw=True, max_step=np.inf, tstops=()):
+def integrate_events(fun_from, t0, t1, y0, events, on_event, **options):
     """Integrate ``y' = fun(t, y)`` from ``t0`` to ``t1`` through events.
 
     ``fun_from(y_start)`` returns the right-hand side for a piece that starts
     at state ``y_start`` (it may freeze the discontinuous-gate zones there).
     ``y[:N]`` holds the voltages that the event functions test; ``on_event(t,
     index, y_pre) -> y_post`` applies the jump (a reset, or nothing at a box
-    edge). Returns ``(segments, records, stats, status, message)``.
+    edge). ``options``: ``method, rtol, atol, max_steps, max_events`` and
+    optionally ``throw, max_step, tstops``. Returns ``(segments, records,
+    stats, status, message)``.
     """
+    # a non-finite vector field or state stops the integration with its time and component (below), so numpy's
+    # own invalid-value and overflow warnings on the way there are noise
+    with np.errstate(invalid="ignore", over="ignore"):
+        return _integrate_events(fun_from, t0, t1, y0, events, on_event, **options)
+
+
+def _integrate_events(fun_from, t0, t1, y0, events, on_event, *, method, rtol, atol, max_steps, max_events,
+                      throw=True, max_step=np.inf, tstops=()):
     stats = RunStats()
     segments, records = [], []
     t, y = t0, np.array(y0, dtype=float)
@@ -180,16 +189,11 @@ def integrate_events(fun_from, t0, t1, y0, events, on_event, *, method, rtol, at
             status, message = 2, f"max_steps={max_steps} reached at t={t:.12g} ms"
             break
         nfev0 = solver.nfev
-        # a non-finite vector field or state is caught below and reported with its time and component, so
-        # numpy's own warnings about it on the way there are noise
-        with np.errstate(invalid="ignore", over="ignore"):
-            msg = solver.step()
+        msg = solver.step()
         attempts_nfev = solver.nfev - nfev0
         if solver.status == "failed":
             status, message = -1, f"integration step failed at t={solver.t:.12g} ms: {msg}"
-            with np.errstate(invalid="ignore", over="ignore"):
-                probe = (solver.fun(solver.t + 0.5 * abs(solver.h_abs or 0.0), solver.y)
-                         if hasattr(solver, "h_abs") else None)
+            probe = solver.fun(solver.t + 0.5 * abs(solver.h_abs or 0.0), solver.y) if hasattr(solver, "h_abs") else None
             if probe is not None and not np.all(np.isfinite(probe)):
                 bad = int(np.flatnonzero(~np.isfinite(probe))[0])
                 message += f" The vector field is not finite just after t={solver.t:.12g} ms (state component {bad})."
