@@ -59,7 +59,7 @@ BUDGET = {
     "predictive": dict(batch_size=16, duration=300.0, steps=200, lr=0.01, lr_final=0.001, rtol=1e-4, atol=1e-6,
                        checkpoint_every=10),
 }
-#: ``odesnn reproduce xor``: two stages on the paper's delays (docs/reproduce.md, fourteenth and fifteenth
+#: ``odesnn reproduce xor``: two stages on the paper's delays (docs/xor-log.md, fourteenth and fifteenth
 #: sessions). Stage 1 trains a random network of latches (``w_self``; ``I_o`` frozen) on a 60 ms discounted
 #: gradient for the first 125 steps of a 2000-step schedule, as for ``docs/data/xor_latch_seed3``; stage 2
 #: continues it with a 200 ms horizon, as for ``docs/data/xor_latch_h200``, validating every 10 steps with
