@@ -141,6 +141,25 @@ def _cmd_evaluate(args):
     return 0
 
 
+def _add_average(sub):
+    p = sub.add_parser("average", help="the parameter average of several runs of one network (a new run directory)")
+    p.add_argument("runs", nargs="+", metavar="RUN",
+                   help="run directories: trained runs, snapshots (DIR/snapshots/stepNNNNN) or DIR/best")
+    p.add_argument("--out", required=True, metavar="DIR", help="where to write the averaged network")
+    p.set_defaults(func=_cmd_average)
+
+
+def _cmd_average(args):
+    from .training import average_runs
+
+    try:
+        average_runs(args.runs, args.out)
+    except (ValueError, FileNotFoundError) as exc:
+        raise SystemExit(f"odesnn average: {exc}") from None
+    print(f"average of {len(args.runs)} runs saved in {args.out} (params.npz, config.json, train_config.json)")
+    return 0
+
+
 def _add_reproduce(sub):
     p = sub.add_parser("reproduce", help="train with the paper's settings, evaluate and draw the figures")
     p.add_argument("name", choices=["gate", "autoencoder", "predictive", "xor"])
@@ -216,7 +235,8 @@ def _cmd_tolerance(args):
     return 0
 
 
-COMMANDS = [_add_gradcheck, _add_figure, _add_train, _add_evaluate, _add_tolerance, _add_reproduce, _add_bench]
+COMMANDS = [_add_gradcheck, _add_figure, _add_train, _add_evaluate, _add_average, _add_tolerance, _add_reproduce,
+            _add_bench]
 
 
 def build_parser():

@@ -52,7 +52,7 @@ from ._neurons import NIF, QIF
 from .tasks import TASKS
 
 __all__ = ["TrainConfig", "TrainingDiverged", "default_config", "train", "build_network", "gradient_noise_scale",
-           "NoiseScale", "gradient_agreement", "GradientAgreement"]
+           "NoiseScale", "gradient_agreement", "GradientAgreement", "load_run", "average_runs"]
 
 NOISE_SALT = 15485863  # the batches of gradient_noise_scale: never training batches, test or fitting trials
 AGREEMENT_SALT = 32452843  # the batch of gradient_agreement, kept apart likewise
@@ -1034,3 +1034,51 @@ def load_run(out):
     with np.load(_checkpoint_path(out)) as data:
         params = Params(*(data[f"param_{n}"] for n in Params._fields))
     return cfg, net, net.check_params(params)
+
+
+def average_runs(runs, out=None):
+    """The parameter average of several runs of one network: ``(cfg, net, params)``, saved to ``out`` if given.
+
+    Each of ``runs`` is a run directory (a trained run, a snapshot ``DIR/snapshots/stepNNNNN``, a
+    best network ``DIR/best``, or a run in progress: its last checkpoint), as :func:`load_run` reads
+    it. Runs that started from one network (``init_from``) on different batches (``seed``) move it
+    by a shared drift plus noise of their own; the average keeps the drift and shrinks the noise by
+    about the square root of their number, so it acts as one stage on batches that many times
+    larger (docs/xor-log.md, eighteenth session). Every parameter group is averaged, so a group
+    that no run trains stays as it was. The result keeps the first run's training configuration,
+    so ``odesnn evaluate`` scores it on that run's task.
+
+    Raises
+    ------
+    ValueError
+        If no run is given, or a run holds a network (neuron count, inputs, outputs, neuron model,
+        masks, task) other than the first run's, naming both directories.
+    FileNotFoundError
+        If a run directory holds no run, naming it.
+    """
+    runs = [Path(r) for r in runs]
+    if not runs:
+        raise ValueError("`runs` must name at least one run directory, got none")
+    def read(run):
+        try:
+            return load_run(run)
+        except FileNotFoundError as exc:
+            raise FileNotFoundError(f"`runs`: {exc}") from None
+
+    cfg, net, first = read(runs[0])
+    keys = ("n_neurons", "n_inputs", "n_outputs", "neuron", "W_mask", "Wf_mask")
+    mine = net.config()
+    total = [np.array(p, dtype=float) for p in first]
+    for run in runs[1:]:
+        other_cfg, other_net, params = read(run)
+        theirs = other_net.config()
+        differ = [k for k in keys if mine.get(k) != theirs.get(k)]
+        differ += ["task"] if other_cfg.task != cfg.task else []
+        if differ:
+            raise ValueError(f"`runs`: {str(run)!r} holds a different network from {str(runs[0])!r} "
+                             f"(differs in {differ})")
+        total = [t + np.asarray(p, dtype=float) for t, p in zip(total, params)]
+    params = net.check_params(Params(*(t / len(runs) for t in total)))
+    if out is not None:
+        _write_run(out, cfg, net, params)
+    return cfg, net, params

@@ -546,3 +546,39 @@ def test_validate_refit_scores_and_keeps_the_least_squares_readout_of_other_held
         assert info["scores"] == info["start"] and rank(info["start"]) <= rank(after_step)
     with pytest.raises(ValueError, match="validate_refit"):
         default_config("xor", quick=True, validate_every=1, validate_refit=0)
+
+
+def test_average_runs_is_the_mean_of_the_runs_parameters_and_refuses_other_networks(tmp_path, capsys):
+    """``average_runs`` / ``odesnn average``: every group is the elementwise mean of the runs' (a trained run, a
+    snapshot); the result is a run directory of the first run's config; another network is refused by name."""
+    from odesnn import load
+    from odesnn.cli import main
+    from odesnn.training import average_runs, load_run, snapshot_path
+
+    base = {k: v for k, v in SMALL.items() if k not in ("seed", "snapshot_every")}
+    runs = []
+    for seed in (1, 2):
+        cfg = default_config("autoencoder", quick=True, seed=seed, snapshot_every=2, **base)
+        train(cfg, tmp_path / f"run{seed}", loss_and_grad=_fake_loss_and_grad(set()), progress=False)
+        runs.append(tmp_path / f"run{seed}")
+    members = [runs[0], runs[1], snapshot_path(runs[1], 2)]
+    each = [load(m)[1] for m in members]
+    assert not np.array_equal(each[0].U, each[1].U)  # different seeds drew different networks
+    cfg, net, avg = average_runs(members, tmp_path / "avg")
+    for name, group in zip(avg._fields, avg):
+        np.testing.assert_allclose(group, sum(getattr(p, name) for p in each) / 3, rtol=1e-15, atol=1e-15)
+    saved_cfg, _, saved = load_run(tmp_path / "avg")
+    assert saved_cfg == cfg == load_run(runs[0])[0]
+    for a, b in zip(saved, avg):
+        np.testing.assert_array_equal(a, b)
+    assert main(["average", str(runs[1]), str(runs[0]), "--out", str(tmp_path / "cli")]) == 0
+    assert "average of 2 runs" in capsys.readouterr().out
+    np.testing.assert_allclose(load(tmp_path / "cli")[1].W, (each[0].W + each[1].W) / 2, rtol=1e-15, atol=1e-15)
+    other = default_config("autoencoder", quick=True, **{**base, "n_neurons": 7})
+    train(other, tmp_path / "seven", loss_and_grad=_fake_loss_and_grad(set()), progress=False)
+    with pytest.raises(ValueError, match=r"`runs`: '.*seven' holds a different network from '.*run1'.*n_neurons"):
+        average_runs([runs[0], tmp_path / "seven"])
+    with pytest.raises(ValueError, match="`runs` must name at least one run directory"):
+        average_runs([])
+    with pytest.raises(SystemExit, match=r"odesnn average: `runs`: `out`='.*nowhere' is not a training run"):
+        main(["average", str(runs[0]), str(tmp_path / "nowhere"), "--out", str(tmp_path / "bad")])
