@@ -1046,7 +1046,7 @@ def average_runs(runs, out=None):
     about the square root of their number, so it acts as one stage on batches that many times
     larger (docs/xor-log.md, eighteenth session). Every parameter group is averaged, so a group
     that no run trains stays as it was. The result keeps the first run's training configuration,
-    so ``odesnn evaluate`` scores it on that run's task.
+    so ``odesnn evaluate`` scores it on that run's task, and ``out/average.json`` lists the runs.
 
     Raises
     ------
@@ -1081,4 +1081,5 @@ def average_runs(runs, out=None):
     params = net.check_params(Params(*(t / len(runs) for t in total)))
     if out is not None:
         _write_run(out, cfg, net, params)
+        (Path(out) / "average.json").write_text(json.dumps({"runs": [str(r) for r in runs]}, indent=1) + "\n")
     return cfg, net, params

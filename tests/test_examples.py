@@ -173,3 +173,17 @@ def test_reproduce_xor_stages_are_the_saved_networks_configs_but_for_run_length_
             keep["init"] = cfg.init  # unused by a stage that starts from another run's network
         assert dataclasses.replace(mine, **keep) == cfg
     assert XOR_STAGES[0]["steps"] == 125  # docs/data/xor_latch_seed3 is the network after 125 steps
+
+
+def test_soup_w2_config_is_the_stage_averaged_into_the_saved_network():
+    """docs/data/xor_soup_w2 is the mean of fourteen runs of soup_w2.json from docs/data/xor_latch_w2, on batch seeds
+    61-74, each taken at its step 8: the saved train_config is the first run's, which went on to 12 steps (a run's
+    first 8 steps do not depend on its length) and wrote the snapshots."""
+    import dataclasses
+    import json
+
+    cfg, saved = _example_and_saved("soup_w2.json", "xor_soup_w2")
+    assert cfg == dataclasses.replace(saved, steps=8, snapshot_every=None)
+    assert cfg.init_from == "docs/data/xor_latch_w2" and cfg.lr == cfg.lr_final == 1e-4 and cfg.seed == 61
+    record = json.loads((DOCS_DATA / "xor_soup_w2" / "average.json").read_text())
+    assert record["runs"] == [f"runs/s18/c3s{s}/snapshots/step00008" for s in range(61, 75)]

@@ -567,6 +567,7 @@ def test_average_runs_is_the_mean_of_the_runs_parameters_and_refuses_other_netwo
     cfg, net, avg = average_runs(members, tmp_path / "avg")
     for name, group in zip(avg._fields, avg):
         np.testing.assert_allclose(group, sum(getattr(p, name) for p in each) / 3, rtol=1e-15, atol=1e-15)
+    assert json.loads((tmp_path / "avg" / "average.json").read_text()) == {"runs": [str(m) for m in members]}
     saved_cfg, _, saved = load_run(tmp_path / "avg")
     assert saved_cfg == cfg == load_run(runs[0])[0]
     for a, b in zip(saved, avg):
