@@ -1042,9 +1042,9 @@ def average_runs(runs, out=None):
     Each of ``runs`` is a run directory (a trained run, a snapshot ``DIR/snapshots/stepNNNNN``, a
     best network ``DIR/best``, or a run in progress: its last checkpoint), as :func:`load_run` reads
     it. Runs that started from one network (``init_from``) on different batches (``seed``) move it
-    by a shared drift plus noise of their own; the average keeps the drift and shrinks the noise by
-    about the square root of their number, so it acts as one stage on batches that many times
-    larger (docs/xor-log.md, eighteenth session). Every parameter group is averaged, so a group
+    by a shared drift plus noise of their own; the average keeps the drift and shrinks the noise,
+    much as one stage on larger batches would, while the runs need not share a process
+    (docs/xor-log.md, eighteenth session). Every parameter group is averaged, so a group
     that no run trains stays as it was. The result keeps the first run's training configuration,
     so ``odesnn evaluate`` scores it on that run's task, and ``out/average.json`` lists the runs.
 
@@ -1059,6 +1059,7 @@ def average_runs(runs, out=None):
     runs = [Path(r) for r in runs]
     if not runs:
         raise ValueError("`runs` must name at least one run directory, got none")
+
     def read(run):
         try:
             return load_run(run)

@@ -198,9 +198,10 @@ def test_growth_rate_of_an_exponential():
 
 @pytest.mark.slow
 def test_the_xor_initialisation_is_chaotic_at_the_bifurcation_and_stable_below_it():
-    """docs/xor-log.md (fifth session): with I_o ~ N(0, 0.005²) each theta neuron sits at its saddle-node and perturbations grow;
-    0.03 below it they die away. Below it a perturbation of v0 is erased before the first input (the two runs end
-    identical), so the claim is checked with a perturbation of I_o too, which lasts the whole trial."""
+    """docs/xor-log.md (fifth session): with I_o ~ N(0, 0.005²) each theta neuron sits at its saddle-node and
+    perturbations grow; 0.03 below it they die away. Below it a perturbation of v0 is erased before the first
+    input (the two runs end identical), so the claim is checked with a perturbation of I_o too, which lasts the
+    whole trial."""
     from odesnn.training import batch_for_step, build_network, default_config, initial_voltages, make_task
 
     cfg = default_config("xor", duration=300.0)
