@@ -45,8 +45,5 @@ def check_number(name, value, *, positive=True, optional=False, note=""):
 
 def check_horizon(name, value):
     """``value`` as a float if it is None or a positive finite number of ms; otherwise ``ValueError``."""
-    if value is None:
-        return None
-    if not (is_real(value) and np.isfinite(value) and value > 0):
-        raise ValueError(f"`{name}` must be None or a positive finite number of ms, got {value!r}")
-    return float(value)
+    check_number(name, value, optional=True, note=" of ms")
+    return None if value is None else float(value)

@@ -413,6 +413,15 @@ def batch_for_step(cfg: TrainConfig, task, step, size=None, salt=0):
     return task.sample(rng, size or cfg.batch_size), rng
 
 
+def network_differences(net: Network, other: Network) -> list:
+    """The entries of ``net.config()`` that fix the parameters' meaning and shapes (neuron count, inputs,
+    outputs, neuron model, masks) and in which ``other`` differs; the gate, time constants and cost may
+    differ between runs whose parameters are exchanged."""
+    mine, theirs = net.config(), other.config()
+    return [k for k in ("n_neurons", "n_inputs", "n_outputs", "neuron", "W_mask", "Wf_mask")
+            if mine.get(k) != theirs.get(k)]
+
+
 def initial_params(cfg: TrainConfig, net: Network) -> Params:
     """The parameters a run starts from: ``cfg.init_from``'s, or drawn from ``cfg.init``."""
     if cfg.init_from is None:
@@ -422,10 +431,7 @@ def initial_params(cfg: TrainConfig, net: Network) -> Params:
         _, src_net, params = load_run(cfg.init_from)
     except FileNotFoundError as exc:
         raise FileNotFoundError(f"`init_from`={cfg.init_from!r}: {exc}") from None
-    mine, theirs = net.config(), src_net.config()
-    # the parameters' meaning and shapes; the gate, time constants and cost may change between stages
-    differ = [k for k in ("n_neurons", "n_inputs", "n_outputs", "neuron", "W_mask", "Wf_mask")
-              if mine.get(k) != theirs.get(k)]
+    differ = network_differences(net, src_net)
     if differ:
         raise ValueError(f"`init_from`={cfg.init_from!r} holds a different network (differs in {differ}) "
                          f"from the one this config builds")
@@ -1067,14 +1073,10 @@ def average_runs(runs, out=None):
             raise FileNotFoundError(f"`runs`: {exc}") from None
 
     cfg, net, first = read(runs[0])
-    keys = ("n_neurons", "n_inputs", "n_outputs", "neuron", "W_mask", "Wf_mask")
-    mine = net.config()
     total = [np.array(p, dtype=float) for p in first]
     for run in runs[1:]:
         other_cfg, other_net, params = read(run)
-        theirs = other_net.config()
-        differ = [k for k in keys if mine.get(k) != theirs.get(k)]
-        differ += ["task"] if other_cfg.task != cfg.task else []
+        differ = network_differences(net, other_net) + (["task"] if other_cfg.task != cfg.task else [])
         if differ:
             raise ValueError(f"`runs`: {str(run)!r} holds a different network from {str(runs[0])!r} "
                              f"(differs in {differ})")
