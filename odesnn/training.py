@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import shutil
 import sys
 import time
@@ -771,10 +770,10 @@ def gradient_agreement(cfg: TrainConfig, net: Network, params, rtols=(1e-4, 1e-5
     """
     rtols = tuple(np.ravel(np.asarray(rtols, dtype=object)).tolist())
     v0_shifts = tuple(np.ravel(np.asarray(v0_shifts, dtype=object)).tolist())
-    for name, vals in (("rtols", rtols), ("reference_rtol", (reference_rtol,)), ("v0_shifts", v0_shifts)):
-        for r in vals:
-            if not (isinstance(r, (int, float)) and math.isfinite(r) and r > 0):
-                raise ValueError(f"`{name}` must hold positive numbers, got {r!r}")
+    check_number("reference_rtol", reference_rtol)
+    for name, vals in (("rtols", rtols), ("v0_shifts", v0_shifts)):
+        for i, r in enumerate(vals):
+            check_number(f"{name}[{i}]", r)
     if not rtols and not v0_shifts:
         raise ValueError("`rtols` must name at least one tolerance (or `v0_shifts` one shift), got none")
     if rtols and reference_rtol >= min(rtols):

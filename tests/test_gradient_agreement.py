@@ -50,13 +50,15 @@ def test_bad_tolerances_are_rejected_by_name():
     cfg, net, params = _xor_setup()
     with pytest.raises(ValueError, match=r"`reference_rtol`=1e-05 must be tighter"):
         gradient_agreement(cfg, net, params, rtols=(1e-4, 1e-5), reference_rtol=1e-5)
-    with pytest.raises(ValueError, match=r"`rtols` must hold positive numbers, got -0.001"):
+    with pytest.raises(ValueError, match=r"`reference_rtol` must be a positive number, got nan"):
+        gradient_agreement(cfg, net, params, reference_rtol=float("nan"))
+    with pytest.raises(ValueError, match=r"`rtols\[0\]` must be a positive number, got -0.001"):
         gradient_agreement(cfg, net, params, rtols=(-1e-3,))
-    with pytest.raises(ValueError, match=r"`rtols` must hold positive numbers, got 'a'"):
-        gradient_agreement(cfg, net, params, rtols=("a",))
+    with pytest.raises(ValueError, match=r"`rtols\[1\]` must be a positive number, got 'a'"):
+        gradient_agreement(cfg, net, params, rtols=(1e-4, "a"))
     with pytest.raises(ValueError, match="`rtols` must name at least one tolerance"):
         gradient_agreement(cfg, net, params, rtols=())
-    with pytest.raises(ValueError, match=r"`v0_shifts` must hold positive numbers, got 0"):
+    with pytest.raises(ValueError, match=r"`v0_shifts\[0\]` must be a positive number, got 0"):
         gradient_agreement(cfg, net, params, v0_shifts=(0,))
     with pytest.raises(ValueError, match="batch_size"):
         gradient_agreement(cfg, net, params, batch_size=1)
