@@ -26,6 +26,45 @@ def rel_error(outputs, targets):
     return float(np.sum((outputs - targets) ** 2) / np.sum(targets ** 2))
 
 
+def accuracy_interval(correct, n, confidence=0.95) -> tuple:
+    """Wilson score interval ``(low, high)`` of an accuracy of ``correct`` out of ``n`` trials.
+
+    How far the accuracy of a network on all trials of its task may lie from
+    that of ``n`` test trials: at 0.95 over 400 trials the interval reaches
+    about 0.02 either side, so a target of 0.95 is decided only by many more trials than
+    that, or a margin. The Wilson interval keeps inside ``[0, 1]`` and holds its
+    coverage near 0 and 1, where the normal approximation does not.
+
+    Parameters
+    ----------
+    correct : int
+        Trials decided right, ``0 <= correct <= n``.
+    n : int
+        Trials scored, at least 1.
+    confidence : float
+        Two-sided confidence level, in ``(0, 1)``.
+    """
+    from scipy.special import ndtri
+
+    from ._checks import check_integer, check_real
+
+    n = check_integer("n", n, 1)
+    correct = check_integer("correct", correct, 0)
+    if correct > n:
+        raise ValueError(f"`correct`={correct} exceeds `n`={n}")
+    confidence = check_real("confidence", confidence, 0.0, 1.0)
+    if confidence in (0.0, 1.0):
+        raise ValueError(f"`confidence` must lie strictly between 0 and 1, got {confidence!r}")
+    z = float(ndtri(0.5 + confidence / 2))
+    p, z2 = correct / n, z * z / n
+    centre = (p + z2 / 2) / (1 + z2)
+    half = z / (1 + z2) * math.sqrt(p * (1 - p) / n + z2 / (4 * n))
+    # at no trial right (all right) the low (high) end is exactly 0 (1); rounding would move it off
+    low = 0.0 if correct == 0 else max(0.0, centre - half)
+    high = 1.0 if correct == n else min(1.0, centre + half)
+    return (low, high)
+
+
 def validation_scores(task, batch, outputs) -> dict:
     """The task's scores of readouts ``outputs`` ``(B, T, K)`` on ``batch``.
 

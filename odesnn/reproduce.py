@@ -18,6 +18,9 @@ Metrics (the keys of ``summary.json``):
 ``accuracy``
     Fraction of XOR test trials decided correctly by :meth:`odesnn.tasks.XORTask.decide`
     (with ``accuracy_by_label``, and ``confusion``: the number of trials of each label given each decision).
+``accuracy_interval``
+    XOR: the Wilson 95 % interval ``[low, high]`` of that accuracy over that many test trials
+    (:func:`odesnn._validation.accuracy_interval`).
 ``rel_error_by_period``, ``decoding_at_go``
     XOR only (:func:`xor_diagnostics`): ``rel_error`` split into the periods
     before, in and after the response window, and how well linear decoders
@@ -44,7 +47,7 @@ import numpy as np
 from ._api import simulate
 from ._checks import check_integer
 from ._gates import Gate
-from ._validation import rel_error
+from ._validation import accuracy_interval, rel_error
 from .tasks import PREDICTIVE_A, TaskBatch
 from .training import (batch_for_step, best_path, build_network, check_window_weight, default_config, fitted_readout,
                        initial_voltages, jax_states, load_run, make_task, readout_weights, task_span, train)
@@ -304,6 +307,7 @@ def evaluate(out, n_trials=None, duration=None, refit=None, seed=None, width=Non
         labels = batch.info["labels"]
         metrics = {"task": cfg.task, "n_test_trials": batch.size, "test_seed": cfg.seed, "readout": readout,
                    "gate_width": cfg.width, "accuracy": float(np.mean(decisions == labels)),
+                   "accuracy_interval": accuracy_interval(int(np.sum(decisions == labels)), batch.size),
                    # squared error over that of a silent readout: a continuous measure beside the decisions
                    "rel_error": rel_error(outputs, batch.targets),
                    "accuracy_by_label": {f"{k:+d}": float(np.mean(decisions[labels == k] == k))

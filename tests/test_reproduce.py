@@ -6,6 +6,7 @@ import sys
 
 import numpy as np
 import pytest
+from scipy.stats import binomtest
 
 EXPECTED = {
     "gate": ({"panels", "charge_error_beyond_zone"}, ["figure1.png"]),
@@ -48,6 +49,9 @@ def test_reproduce_quick(tmp_path, name):
         assert sum(r[k] for k, r in rows.items()) == pytest.approx(summary["accuracy"] * summary["n_test_trials"])
         for k, acc in summary["accuracy_by_label"].items():
             assert rows[k][k] == pytest.approx(acc * sum(rows[k].values()))
+        right = sum(r[k] for k, r in rows.items())  # the interval is the Wilson interval of those counts
+        wilson = binomtest(right, summary["n_test_trials"]).proportion_ci(0.95, method="wilson")
+        np.testing.assert_allclose(summary["accuracy_interval"], [wilson.low, wilson.high], rtol=1e-12, atol=1e-15)
         # `odesnn evaluate` scores the saved run again (the JAX forward in float64), here with a refitted readout
         ev = subprocess.run([sys.executable, "-m", "odesnn", "evaluate", str(tmp_path / name), "--trials", "6",
                              "--refit-readout", "5", "--seed", "5", "--out", str(tmp_path / "ev")],
@@ -271,6 +275,34 @@ def test_decoding_accuracy_of_separable_and_of_random_labels():
     noise = rng.choice([-1.0, 1.0], size=len(y))  # labels unrelated to X: chance, within 4 standard errors
     assert abs(decoding_accuracy(X, noise) - 0.5) < 4 * 0.5 / np.sqrt(len(y))
     assert np.isnan(decoding_accuracy(X[:3], y[:3]))  # a fold without a trial
+
+
+@pytest.mark.parametrize("correct, n", [(378, 400), (1903, 2000), (0, 10), (10, 10), (5, 7)])
+def test_accuracy_interval_is_scipys_wilson_interval(correct, n):
+    """The 95 % interval of an accuracy is the Wilson score interval of ``scipy.stats.binomtest``, and holds
+    the accuracy itself."""
+    from odesnn._validation import accuracy_interval
+
+    low, high = accuracy_interval(correct, n)
+    ci = binomtest(correct, n).proportion_ci(0.95, method="wilson")
+    np.testing.assert_allclose([low, high], [ci.low, ci.high], rtol=1e-12, atol=1e-15)
+    assert low <= correct / n <= high
+    wider = accuracy_interval(correct, n, confidence=0.99)
+    assert wider[0] <= low and high <= wider[1]
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"correct": 5, "n": 0}, r"`n` must be an integer >= 1, got 0"),
+    ({"correct": 11, "n": 10}, r"`correct`=11 exceeds `n`=10"),
+    ({"correct": -1, "n": 10}, r"`correct` must be an integer >= 0, got -1"),
+    ({"correct": 5, "n": 10, "confidence": 1.0}, r"`confidence` must lie strictly between 0 and 1, got 1.0"),
+    ({"correct": 5, "n": 10, "confidence": 95}, r"`confidence` must be a finite number in \[0.0, 1.0\], got 95"),
+])
+def test_accuracy_interval_refuses_bad_counts_by_name(kwargs, message):
+    from odesnn._validation import accuracy_interval
+
+    with pytest.raises(ValueError, match=message):
+        accuracy_interval(**kwargs)
 
 
 def test_xor_response_window_holds_the_target_pulse():
