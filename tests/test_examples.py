@@ -175,6 +175,37 @@ def test_reproduce_xor_stages_are_the_saved_networks_configs_but_for_run_length_
     assert XOR_STAGES[0]["steps"] == 125  # docs/data/xor_latch_seed3 is the network after 125 steps
 
 
+def test_w2_seed127_config_is_the_stage_that_trained_the_saved_network():
+    """docs/data/xor_w2_seed127 is one 8-step run of the soup_w2.json stage, on batch seed 127, from
+    docs/data/xor_latch_w2 (it wrote snapshots every 4 steps, which do not change the run), and its protocol
+    summary is the decision of its 400 test trials of seed 21."""
+    import dataclasses
+    import json
+
+    cfg, saved = _example_and_saved("w2_seed127.json", "xor_w2_seed127")
+    assert cfg == dataclasses.replace(saved, snapshot_every=None)
+    soup, _ = _example_and_saved("soup_w2.json", "xor_soup_w2")
+    assert cfg == dataclasses.replace(soup, seed=127)  # the same stage, another batch seed
+    summary = json.loads((DOCS_DATA / "xor_w2_seed127" / "summary_refit1000_seed21.json").read_text())
+    assert summary["test_seed"] == 21 and summary["n_test_trials"] == 400 and "1000 fresh" in summary["readout"]
+    right = sum(summary["confusion"][k][k] for k in summary["confusion"])
+    assert summary["accuracy"] == right / 400
+
+
+@pytest.mark.slow
+def test_w2_seed127_scores_its_saved_protocol_summary():
+    """Scored again by the protocol (readout refitted to 1000 trials, 400 test trials of seed 21), the saved
+    network answers as its saved summary says: the accuracy is that of the saved parameters, not of a run."""
+    import json
+
+    from odesnn.reproduce import evaluate
+
+    saved = json.loads((DOCS_DATA / "xor_w2_seed127" / "summary_refit1000_seed21.json").read_text())
+    metrics, _ = evaluate(DOCS_DATA / "xor_w2_seed127", n_trials=400, refit=1000, seed=21, figures=False)
+    assert metrics["confusion"] == saved["confusion"] and metrics["accuracy"] == saved["accuracy"] >= 0.95
+    assert metrics["rel_error"] == pytest.approx(saved["rel_error"], rel=1e-6)
+
+
 def test_soup_w2_config_is_the_stage_averaged_into_the_saved_network():
     """docs/data/xor_soup_w2 is the mean of fourteen runs of soup_w2.json from docs/data/xor_latch_w2, on batch seeds
     61-74, each taken at its step 8: the saved train_config is the first run's, which went on to 12 steps (a run's
