@@ -14,6 +14,9 @@ import math
 from pathlib import Path
 
 import numpy as np
+from scipy.special import ndtri
+
+from ._checks import check_integer, check_real
 
 #: The salt of the validation trials: never training batches, test trials or refitting trials.
 VALIDATE_SALT = 49979687
@@ -31,9 +34,10 @@ def accuracy_interval(correct, n, confidence=0.95) -> tuple:
 
     How far the accuracy of a network on all trials of its task may lie from
     that of ``n`` test trials: at 0.95 over 400 trials the interval reaches
-    about 0.02 either side, so a target of 0.95 is decided only by many more trials than
-    that, or a margin. The Wilson interval keeps inside ``[0, 1]`` and holds its
-    coverage near 0 and 1, where the normal approximation does not.
+    about 0.02 either side, so a score that close to a target of 0.95 does
+    not say on which side of it the network lies. The Wilson interval stays
+    inside ``[0, 1]`` and keeps its coverage near 0 and 1, where the normal
+    approximation does not.
 
     Parameters
     ----------
@@ -43,11 +47,19 @@ def accuracy_interval(correct, n, confidence=0.95) -> tuple:
         Trials scored, at least 1.
     confidence : float
         Two-sided confidence level, in ``(0, 1)``.
+
+    Returns
+    -------
+    tuple of float
+        ``(low, high)``, with ``low <= correct / n <= high``.
+
+    Raises
+    ------
+    ValueError
+        If ``n`` or ``correct`` is not an integer in range, or ``confidence`` is not in ``(0, 1)``.
+    TypeError
+        If ``confidence`` is not a real number.
     """
-    from scipy.special import ndtri
-
-    from ._checks import check_integer, check_real
-
     n = check_integer("n", n, 1)
     correct = check_integer("correct", correct, 0)
     if correct > n:
