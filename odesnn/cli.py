@@ -160,6 +160,45 @@ def _cmd_average(args):
     return 0
 
 
+def _add_pick(sub):
+    p = sub.add_parser("pick", help="the best of several runs: screen all on one seed's trials, confirm on others")
+    p.add_argument("runs", nargs="+", metavar="RUN", help="run directories of one task")
+    p.add_argument("--seeds", type=int, nargs="+", default=[13, 17, 19],
+                   help="seeds of the scoring trials: the first screens every run, the others the finalists")
+    p.add_argument("--top", type=int, default=5, help="finalists kept after screening")
+    p.add_argument("--refit-readout", type=int, default=300, metavar="N",
+                   help="refit each readout to N fresh trials of the seed before scoring (0: the trained readout)")
+    p.add_argument("--trials", type=int, default=200, help="test trials per seed")
+    p.add_argument("--json", action="store_true", help="print the whole record as JSON")
+    p.set_defaults(func=_cmd_pick)
+
+
+def _cmd_pick(args):
+    import jax
+
+    from .reproduce import pick_runs
+
+    jax.config.update("jax_enable_x64", True)
+    try:
+        result = pick_runs(args.runs, args.seeds, args.top, args.refit_readout or None, args.trials)
+    except (ValueError, FileNotFoundError) as exc:
+        raise SystemExit(f"odesnn pick: {exc}") from None
+    if args.json:
+        print(json.dumps(result, indent=2, default=float))
+        return 0
+    key = "accuracy" if "accuracy" in result["finalists"][0] else "rel_error"
+    print(f"odesnn pick: {len(args.runs)} runs screened on seed {args.seeds[0]}, {key} / rel_error "
+          f"({args.trials} trials per seed)")
+    for rec in sorted(result["screen"], key=lambda r: r["run"]):
+        print(f"  {rec[key]:.4f} / {rec['rel_error']:.4f}  {rec['run']}")
+    print(f"finalists, mean over seeds {' '.join(str(s) for s in args.seeds)}:")
+    for rec in result["finalists"]:
+        each = "  ".join(f"{sc[key]:.4f}" for sc in rec["scores"].values())
+        print(f"  {rec[key]:.4f} / {rec['rel_error']:.4f}  ({each})  {rec['run']}")
+    print(f"best: {result['best']}")
+    return 0
+
+
 def _add_reproduce(sub):
     p = sub.add_parser("reproduce", help="train with the paper's settings, evaluate and draw the figures")
     p.add_argument("name", choices=["gate", "autoencoder", "predictive", "xor"])
@@ -235,8 +274,8 @@ def _cmd_tolerance(args):
     return 0
 
 
-COMMANDS = [_add_gradcheck, _add_figure, _add_train, _add_evaluate, _add_average, _add_tolerance, _add_reproduce,
-            _add_bench]
+COMMANDS = [_add_gradcheck, _add_figure, _add_train, _add_evaluate, _add_average, _add_pick, _add_tolerance,
+            _add_reproduce, _add_bench]
 
 
 def build_parser():

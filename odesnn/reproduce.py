@@ -47,7 +47,7 @@ import numpy as np
 from ._api import simulate
 from ._checks import check_integer
 from ._gates import Gate
-from ._validation import accuracy_interval, rel_error
+from ._validation import accuracy_interval, rank, rel_error
 from .tasks import PREDICTIVE_A, TaskBatch
 from .training import (batch_for_step, best_path, build_network, check_window_weight, default_config, fitted_readout,
                        initial_voltages, jax_states, load_run, make_task, readout_weights, task_span, train)
@@ -346,6 +346,84 @@ def evaluate(out, n_trials=None, duration=None, refit=None, seed=None, width=Non
     if cfg.task == "predictive":
         metrics["corr_W_UAO"] = _corr(params.W, params.U @ PREDICTIVE_A @ params.O)
     return metrics, (cfg, eval_net, params, batch, sols, virtual_sols)
+
+
+def pick_runs(runs, seeds=(13, 17, 19), top=5, refit=300, n_trials=200):
+    """Pick the best of several runs on held-out trials: screen all on one seed, confirm the best on others.
+
+    Runs of one task that differ by chance (stages on other batch seeds, say)
+    score differently on the same trials, and the best score among many is
+    flattered by the trials it was picked on. So every run is scored on the
+    first seed's test trials; the ``top`` best (by accuracy, ties by the
+    lower ``rel_error``; by ``rel_error`` alone for the sinusoid tasks) are
+    scored again on the other seeds' trials, and the best over all seeds is
+    picked. Score the pick afterwards on test trials none of these seeds drew.
+
+    Parameters
+    ----------
+    runs : sequence of path-like
+        Run directories of one task (trained runs, snapshots, ``DIR/best``).
+    seeds : sequence of int
+        Seeds of the scoring trials (``evaluate``'s ``seed``): the first
+        screens every run, the others score the finalists. At least one.
+    top : int
+        Finalists kept after screening, at least 1.
+    refit : int or None
+        Trials each run's readout is refitted to before scoring (``evaluate``'s
+        ``refit``), drawn from the same seed; ``None`` keeps the trained readout.
+    n_trials : int or None
+        Test trials per seed (``None``: the run's ``eval_trials``).
+
+    Returns
+    -------
+    dict
+        ``"screen"``: one record per run on the first seed (``run``,
+        ``accuracy`` for XOR, ``rel_error``), in the order given;
+        ``"finalists"``: the ``top`` runs, best first, each with its
+        ``scores`` per seed and their means; ``"best"``: the first finalist's
+        run.
+
+    Raises
+    ------
+    ValueError
+        If ``runs`` or ``seeds`` is empty, a seed is not a non-negative integer,
+        ``top``, ``refit`` or ``n_trials`` is not a positive integer (or None
+        for the last two), or the runs are of different tasks.
+    FileNotFoundError
+        If a run directory does not hold a trained network.
+    """
+    runs = [str(r) for r in runs]
+    if not runs:
+        raise ValueError("`runs` must name at least one run directory, got none")
+    seeds = [check_integer(f"seeds[{i}]", s, 0) for i, s in enumerate(seeds)]
+    if not seeds:
+        raise ValueError("`seeds` must hold at least one seed, got none")
+    top = check_integer("top", top, 1)
+    if refit is not None:
+        refit = check_integer("refit", refit, 1)
+    if n_trials is not None:
+        n_trials = check_integer("n_trials", n_trials, 1)
+    tasks = {r: load_run(r)[0].task for r in runs}
+    if len(set(tasks.values())) > 1:
+        other = next(r for r in runs if tasks[r] != tasks[runs[0]])
+        raise ValueError(f"`runs`: {other!r} is a run of the {tasks[other]} task, {runs[0]!r} of the "
+                         f"{tasks[runs[0]]} task; pick among runs of one task")
+
+    def score(run, seed):
+        metrics, _ = evaluate(run, n_trials, refit=refit, seed=seed, figures=False)
+        return {k: metrics[k] for k in ("accuracy", "rel_error") if k in metrics}
+
+    screen = [{"run": r, **score(r, seeds[0])} for r in runs]
+    kept = sorted(screen, key=rank)[:top]
+    finalists = []
+    for rec in kept:
+        scores = {seeds[0]: {k: v for k, v in rec.items() if k != "run"}}
+        scores.update({s: score(rec["run"], s) for s in seeds[1:]})
+        means = {k: float(np.mean([sc[k] for sc in scores.values()])) for k in scores[seeds[0]]}
+        finalists.append({"run": rec["run"], "scores": scores, **means})
+    finalists.sort(key=rank)
+    return {"screen": screen, "finalists": finalists, "best": finalists[0]["run"], "seeds": seeds,
+            "refit": refit, "n_trials": n_trials}
 
 
 def reproduce(name, out="reproduce", quick=False, progress=True):

@@ -277,6 +277,69 @@ def test_decoding_accuracy_of_separable_and_of_random_labels():
     assert np.isnan(decoding_accuracy(X[:3], y[:3]))  # a fold without a trial
 
 
+def test_pick_runs_screens_on_the_first_seed_and_confirms_the_best_on_the_others(tmp_path, capsys):
+    """``pick_runs`` / ``odesnn pick``: every run's screening score is ``evaluate``'s on the first seed; the
+    ``top`` best by accuracy (then error) are scored on the other seeds, and the best mean over all seeds wins."""
+    from odesnn._validation import rank
+    from odesnn.cli import main
+    from odesnn.reproduce import evaluate, pick_runs
+    from odesnn.training import _write_run, build_network, default_config, initial_params
+
+    runs = []
+    for seed in (1, 2, 3):  # three networks of one task that differ by chance
+        cfg = default_config("xor", quick=True, n_neurons=6, duration=200.0, seed=seed,
+                             init={"w_scale": 0.5, "u_scale": 1.0, "o_scale": 0.2, "i0_scale": 0.005})
+        net = build_network(cfg)
+        _write_run(tmp_path / f"run{seed}", cfg, net, initial_params(cfg, net))
+        runs.append(str(tmp_path / f"run{seed}"))
+    result = pick_runs(runs, seeds=(5, 6), top=2, refit=4, n_trials=6)
+
+    def direct(run, seed):
+        metrics, _ = evaluate(run, 6, refit=4, seed=seed, figures=False)
+        return {"accuracy": metrics["accuracy"], "rel_error": metrics["rel_error"]}
+
+    assert [r["run"] for r in result["screen"]] == runs
+    for rec in result["screen"]:
+        assert {k: rec[k] for k in ("accuracy", "rel_error")} == direct(rec["run"], 5)
+    best_two = sorted(result["screen"], key=rank)[:2]
+    assert {f["run"] for f in result["finalists"]} == {r["run"] for r in best_two}
+    for fin in result["finalists"]:
+        assert set(fin["scores"]) == {5, 6} and fin["scores"][6] == direct(fin["run"], 6)
+        assert fin["accuracy"] == pytest.approx(np.mean([fin["scores"][s]["accuracy"] for s in (5, 6)]))
+        assert fin["rel_error"] == pytest.approx(np.mean([fin["scores"][s]["rel_error"] for s in (5, 6)]))
+    assert rank(result["finalists"][0]) <= rank(result["finalists"][1])
+    assert result["best"] == result["finalists"][0]["run"]
+    assert main(["pick", *runs, "--seeds", "5", "6", "--top", "2", "--refit-readout", "4", "--trials", "6"]) == 0
+    assert f"best: {result['best']}" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"runs": []}, ValueError, "`runs` must name at least one run directory"),
+    ({"seeds": ()}, ValueError, "`seeds` must hold at least one seed"),
+    ({"seeds": (13, -1)}, ValueError, r"`seeds\[1\]` must be an integer >= 0, got -1"),
+    ({"top": 0}, ValueError, "`top` must be an integer >= 1, got 0"),
+    ({"refit": 0}, ValueError, "`refit` must be an integer >= 1, got 0"),
+    ({"runs": ["no/such/run"]}, FileNotFoundError, "no/such/run"),
+])
+def test_pick_runs_refuses_bad_arguments_by_name(tmp_path, kwargs, error, message):
+    from odesnn.reproduce import pick_runs
+
+    with pytest.raises(error, match=message):
+        pick_runs(**{"runs": ["no/such/run"], **kwargs})
+
+
+def test_pick_runs_refuses_runs_of_two_tasks(tmp_path):
+    from odesnn.reproduce import pick_runs
+    from odesnn.training import _write_run, build_network, default_config, initial_params
+
+    for task in ("xor", "autoencoder"):
+        cfg = default_config(task, quick=True)
+        net = build_network(cfg)
+        _write_run(tmp_path / task, cfg, net, initial_params(cfg, net))
+    with pytest.raises(ValueError, match=r"`runs`: '.*autoencoder' is a run of the autoencoder task, '.*xor' of the xor task"):
+        pick_runs([tmp_path / "xor", tmp_path / "autoencoder"])
+
+
 @pytest.mark.parametrize("correct, n", [(378, 400), (1903, 2000), (0, 10), (10, 10), (5, 7)])
 def test_accuracy_interval_is_scipys_wilson_interval(correct, n):
     """The 95 % interval of an accuracy is the Wilson score interval of ``scipy.stats.binomtest``, and holds
