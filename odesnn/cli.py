@@ -178,10 +178,14 @@ def _cmd_pick(args):
 
     from .reproduce import pick_runs
 
+    def progress(rec):  # each score as it is made, on stderr
+        what = rec.get("error") or "  ".join(f"{k} {rec[k]:.4f}" for k in ("accuracy", "rel_error") if k in rec)
+        print(f"  seed {rec['seed']}: {what}  {rec['run']}", file=sys.stderr, flush=True)
+
     jax.config.update("jax_enable_x64", True)
     try:
-        result = pick_runs(args.runs, args.seeds, args.top, args.refit_readout or None, args.trials)
-    except (ValueError, FileNotFoundError) as exc:
+        result = pick_runs(args.runs, args.seeds, args.top, args.refit_readout or None, args.trials, log=progress)
+    except (ValueError, FileNotFoundError, RuntimeError) as exc:
         raise SystemExit(f"odesnn pick: {exc}") from None
     if args.json:
         print(json.dumps(result, indent=2, default=float))
@@ -189,12 +193,14 @@ def _cmd_pick(args):
     key = "accuracy" if "accuracy" in result["finalists"][0] else "rel_error"
     print(f"odesnn pick: {len(args.runs)} runs screened on seed {args.seeds[0]}, {key} / rel_error "
           f"({args.trials} trials per seed)")
-    for rec in sorted(result["screen"], key=lambda r: r["run"]):
+    for rec in sorted((r for r in result["screen"] if "error" not in r), key=lambda r: r["run"]):
         print(f"  {rec[key]:.4f} / {rec['rel_error']:.4f}  {rec['run']}")
     print(f"finalists, mean over seeds {' '.join(str(s) for s in args.seeds)}:")
     for rec in result["finalists"]:
         each = "  ".join(f"{sc[key]:.4f}" for sc in rec["scores"].values())
         print(f"  {rec[key]:.4f} / {rec['rel_error']:.4f}  ({each})  {rec['run']}")
+    for rec in result["failed"]:
+        print(f"  failed on seed {rec['seed']}: {rec['error']}  {rec['run']}")
     print(f"best: {result['best']}")
     return 0
 

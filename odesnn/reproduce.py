@@ -348,7 +348,7 @@ def evaluate(out, n_trials=None, duration=None, refit=None, seed=None, width=Non
     return metrics, (cfg, eval_net, params, batch, sols, virtual_sols)
 
 
-def pick_runs(runs, seeds=(13, 17, 19), top=5, refit=300, n_trials=200):
+def pick_runs(runs, seeds=(13, 17, 19), top=5, refit=300, n_trials=200, log=None):
     """Pick the best of several runs on held-out trials: screen all on one seed, confirm the best on others.
 
     Runs of one task that differ by chance (stages on other batch seeds, say)
@@ -373,15 +373,21 @@ def pick_runs(runs, seeds=(13, 17, 19), top=5, refit=300, n_trials=200):
         ``refit``), drawn from the same seed; ``None`` keeps the trained readout.
     n_trials : int or None
         Test trials per seed (``None``: the run's ``eval_trials``).
+    log : callable or None
+        Called with each score as it is made (a dict: ``run``, ``seed`` and
+        the scores or an ``error``), so that a long pick shows its progress
+        and what it has scored survives an interruption.
 
     Returns
     -------
     dict
         ``"screen"``: one record per run on the first seed (``run``,
         ``accuracy`` for XOR, ``rel_error``), in the order given;
-        ``"finalists"``: the ``top`` runs, best first, each with its
-        ``scores`` per seed and their means; ``"best"``: the first finalist's
-        run.
+        ``"finalists"``: the runs among the ``top`` that every seed could
+        score, best first, each with its ``scores`` per seed and their means;
+        ``"failed"``: the scores that failed (a trial did not simulate), with
+        their ``error``; ``"best"``: the first finalist's run. A run that
+        fails is left out of the pick, and the others go on.
 
     Raises
     ------
@@ -391,6 +397,8 @@ def pick_runs(runs, seeds=(13, 17, 19), top=5, refit=300, n_trials=200):
         for the last two), or the runs are of different tasks.
     FileNotFoundError
         If a run directory does not hold a trained network.
+    RuntimeError
+        If no finalist could be scored on every seed.
     """
     runs = [str(r) for r in runs]
     if not runs:
@@ -410,20 +418,36 @@ def pick_runs(runs, seeds=(13, 17, 19), top=5, refit=300, n_trials=200):
                          f"{tasks[runs[0]]} task; pick among runs of one task")
 
     def score(run, seed):
-        metrics, _ = evaluate(run, n_trials, refit=refit, seed=seed, figures=False)
-        return {k: metrics[k] for k in ("accuracy", "rel_error") if k in metrics}
+        try:
+            metrics, _ = evaluate(run, n_trials, refit=refit, seed=seed, figures=False)
+        except RuntimeError as exc:  # a trial failed to simulate: the run drops out, the others go on
+            rec = {"run": run, "seed": seed, "error": str(exc)}
+        else:
+            rec = {"run": run, "seed": seed, **{k: metrics[k] for k in ("accuracy", "rel_error") if k in metrics}}
+        if log is not None:
+            log(rec)
+        return rec
 
-    screen = [{"run": r, **score(r, seeds[0])} for r in runs]
-    kept = sorted(screen, key=rank)[:top]
+    def scores_only(rec):
+        return {k: v for k, v in rec.items() if k not in ("run", "seed")}
+
+    screen = [score(r, seeds[0]) for r in runs]
+    failed = [rec for rec in screen if "error" in rec]
+    kept = sorted((rec for rec in screen if "error" not in rec), key=rank)[:top]
     finalists = []
     for rec in kept:
-        scores = {seeds[0]: {k: v for k, v in rec.items() if k != "run"}}
-        scores.update({s: score(rec["run"], s) for s in seeds[1:]})
+        later = [score(rec["run"], s) for s in seeds[1:]]
+        failed += [r for r in later if "error" in r]
+        if any("error" in r for r in later):
+            continue
+        scores = {r["seed"]: scores_only(r) for r in [rec, *later]}
         means = {k: float(np.mean([sc[k] for sc in scores.values()])) for k in scores[seeds[0]]}
         finalists.append({"run": rec["run"], "scores": scores, **means})
+    if not finalists:
+        raise RuntimeError(f"no run could be scored on every seed: {[(r['run'], r['error']) for r in failed]}")
     finalists.sort(key=rank)
-    return {"screen": screen, "finalists": finalists, "best": finalists[0]["run"], "seeds": seeds,
-            "refit": refit, "n_trials": n_trials}
+    return {"screen": [{k: v for k, v in r.items() if k != "seed"} for r in screen], "finalists": finalists,
+            "failed": failed, "best": finalists[0]["run"], "seeds": seeds, "refit": refit, "n_trials": n_trials}
 
 
 def reproduce(name, out="reproduce", quick=False, progress=True):

@@ -313,6 +313,45 @@ def test_pick_runs_screens_on_the_first_seed_and_confirms_the_best_on_the_others
     assert f"best: {result['best']}" in capsys.readouterr().out
 
 
+def test_pick_runs_leaves_out_a_run_that_fails_and_goes_on(tmp_path, monkeypatch, capsys):
+    """A run whose trials fail to simulate (``evaluate`` raises ``RuntimeError``) drops out of the pick, on the
+    screening seed or a later one; the others are still scored and ranked, and every score is logged as made."""
+    import odesnn.reproduce as rp
+    from odesnn.cli import main
+    from odesnn.training import _write_run, build_network, default_config, initial_params
+
+    cfg = default_config("xor", quick=True, n_neurons=6)
+    net = build_network(cfg)
+    runs = []
+    for name in ("a", "b", "c", "d"):
+        _write_run(tmp_path / name, cfg, net, initial_params(cfg, net))
+        runs.append(str(tmp_path / name))
+    table = {("a", 5): None, ("b", 5): 0.9, ("b", 6): None, ("c", 5): 0.8, ("c", 6): 0.7, ("d", 5): 0.5}
+
+    def fake_evaluate(run, n_trials, refit=None, seed=None, figures=True):
+        acc = table[(run.rsplit("/", 1)[-1], seed)]
+        if acc is None:
+            raise RuntimeError("trial 3: max_steps reached")
+        return {"accuracy": acc, "rel_error": 1 - acc}, None
+
+    monkeypatch.setattr(rp, "evaluate", fake_evaluate)
+    logged = []
+    result = rp.pick_runs(runs, seeds=(5, 6), top=2, log=logged.append)
+    assert [f["run"] for f in result["finalists"]] == [runs[2]] and result["best"] == runs[2]
+    assert result["finalists"][0]["accuracy"] == pytest.approx(0.75)
+    assert [(r["run"], r["seed"]) for r in result["failed"]] == [(runs[0], 5), (runs[1], 6)]
+    assert "max_steps" in result["failed"][0]["error"]
+    assert len(logged) == 4 + 2  # four screened, two finalists on seed 6
+    table[("c", 6)] = None  # no finalist scores on every seed
+    with pytest.raises(RuntimeError, match="no run could be scored on every seed"):
+        rp.pick_runs(runs, seeds=(5, 6), top=2)
+    table[("c", 6)] = 0.7
+    assert main(["pick", *runs, "--seeds", "5", "6", "--top", "2"]) == 0
+    out, err = capsys.readouterr()
+    assert f"best: {runs[2]}" in out and f"failed on seed 5: trial 3: max_steps reached  {runs[0]}" in out
+    assert f"seed 6: accuracy 0.7000  rel_error 0.3000  {runs[2]}" in err
+
+
 @pytest.mark.parametrize("kwargs, error, message", [
     ({"runs": []}, ValueError, "`runs` must name at least one run directory"),
     ({"seeds": ()}, ValueError, "`seeds` must hold at least one seed"),
