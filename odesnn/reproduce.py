@@ -392,7 +392,8 @@ def pick_runs(runs, seeds=(13, 17, 19), top=5, refit=300, n_trials=200, log=None
     Raises
     ------
     ValueError
-        If ``runs`` or ``seeds`` is empty, a seed is not a non-negative integer,
+        If ``runs`` or ``seeds`` is empty, a seed is not a non-negative integer or
+        appears twice,
         ``top``, ``refit`` or ``n_trials`` is not a positive integer (or None
         for the last two), or the runs are of different tasks.
     FileNotFoundError
@@ -406,6 +407,8 @@ def pick_runs(runs, seeds=(13, 17, 19), top=5, refit=300, n_trials=200, log=None
     seeds = [check_integer(f"seeds[{i}]", s, 0) for i, s in enumerate(seeds)]
     if not seeds:
         raise ValueError("`seeds` must hold at least one seed, got none")
+    if len(set(seeds)) < len(seeds):
+        raise ValueError(f"`seeds` must be distinct (the same trials twice confirm nothing), got {seeds}")
     top = check_integer("top", top, 1)
     if refit is not None:
         refit = check_integer("refit", refit, 1)

@@ -356,6 +356,7 @@ def test_pick_runs_leaves_out_a_run_that_fails_and_goes_on(tmp_path, monkeypatch
     ({"runs": []}, ValueError, "`runs` must name at least one run directory"),
     ({"seeds": ()}, ValueError, "`seeds` must hold at least one seed"),
     ({"seeds": (13, -1)}, ValueError, r"`seeds\[1\]` must be an integer >= 0, got -1"),
+    ({"seeds": (13, 17, 13)}, ValueError, r"`seeds` must be distinct .*, got \[13, 17, 13\]"),
     ({"top": 0}, ValueError, "`top` must be an integer >= 1, got 0"),
     ({"refit": 0}, ValueError, "`refit` must be an integer >= 1, got 0"),
     ({"runs": ["no/such/run"]}, FileNotFoundError, "no/such/run"),
