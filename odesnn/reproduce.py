@@ -392,10 +392,10 @@ def pick_runs(runs, seeds=(13, 17, 19), top=5, refit=300, n_trials=200, log=None
     Raises
     ------
     ValueError
-        If ``runs`` or ``seeds`` is empty, a seed is not a non-negative integer or
-        appears twice,
-        ``top``, ``refit`` or ``n_trials`` is not a positive integer (or None
-        for the last two), or the runs are of different tasks.
+        If ``runs`` or ``seeds`` is empty, a seed is not a non-negative
+        integer or appears twice, ``top``, ``refit`` or ``n_trials`` is not a
+        positive integer (or None for the last two), or the runs are of
+        different tasks.
     FileNotFoundError
         If a run directory does not hold a trained network.
     RuntimeError
