@@ -50,7 +50,8 @@ from ._gates import Gate
 from ._validation import accuracy_interval, rank, rel_error
 from .tasks import PREDICTIVE_A, TaskBatch
 from .training import (batch_for_step, best_path, build_network, check_window_weight, default_config, fitted_readout,
-                       initial_voltages, jax_states, load_run, make_task, readout_weights, task_span, train)
+                       initial_voltages, jax_states, load_listed_run, load_run, make_task, readout_weights, task_span,
+                       train)
 
 WARMUP_MS = 50.0
 
@@ -414,7 +415,7 @@ def pick_runs(runs, seeds=(13, 17, 19), top=5, refit=300, n_trials=200, log=None
         refit = check_integer("refit", refit, 1)
     if n_trials is not None:
         n_trials = check_integer("n_trials", n_trials, 1)
-    tasks = {r: load_run(r)[0].task for r in runs}
+    tasks = {r: load_listed_run(r)[0].task for r in runs}
     if len(set(tasks.values())) > 1:
         other = next(r for r in runs if tasks[r] != tasks[runs[0]])
         raise ValueError(f"`runs`: {other!r} is a run of the {tasks[other]} task, {runs[0]!r} of the "
@@ -440,8 +441,9 @@ def pick_runs(runs, seeds=(13, 17, 19), top=5, refit=300, n_trials=200, log=None
     finalists = []
     for rec in kept:
         later = [score(rec["run"], s) for s in seeds[1:]]
-        failed += [r for r in later if "error" in r]
-        if any("error" in r for r in later):
+        errors = [r for r in later if "error" in r]
+        if errors:
+            failed += errors
             continue
         scores = {r["seed"]: scores_only(r) for r in [rec, *later]}
         means = {k: float(np.mean([sc[k] for sc in scores.values()])) for k in scores[seeds[0]]}

@@ -1041,6 +1041,14 @@ def load_run(out):
     return cfg, net, net.check_params(params)
 
 
+def load_listed_run(run, name="runs"):
+    """:func:`load_run` of one of a list of runs, passed as argument ``name``: a missing run's error names it."""
+    try:
+        return load_run(run)
+    except FileNotFoundError as exc:
+        raise FileNotFoundError(f"`{name}`: {exc}") from None
+
+
 def average_runs(runs, out=None):
     """The parameter average of several runs of one network: ``(cfg, net, params)``, saved to ``out`` if given.
 
@@ -1064,17 +1072,10 @@ def average_runs(runs, out=None):
     runs = [Path(r) for r in runs]
     if not runs:
         raise ValueError("`runs` must name at least one run directory, got none")
-
-    def read(run):
-        try:
-            return load_run(run)
-        except FileNotFoundError as exc:
-            raise FileNotFoundError(f"`runs`: {exc}") from None
-
-    cfg, net, first = read(runs[0])
+    cfg, net, first = load_listed_run(runs[0])
     total = [np.array(p, dtype=float) for p in first]
     for run in runs[1:]:
-        other_cfg, other_net, params = read(run)
+        other_cfg, other_net, params = load_listed_run(run)
         differ = network_differences(net, other_net) + (["task"] if other_cfg.task != cfg.task else [])
         if differ:
             raise ValueError(f"`runs`: {str(run)!r} holds a different network from {str(runs[0])!r} "

@@ -359,7 +359,7 @@ def test_pick_runs_leaves_out_a_run_that_fails_and_goes_on(tmp_path, monkeypatch
     ({"seeds": (13, 17, 13)}, ValueError, r"`seeds` must be distinct .*, got \[13, 17, 13\]"),
     ({"top": 0}, ValueError, "`top` must be an integer >= 1, got 0"),
     ({"refit": 0}, ValueError, "`refit` must be an integer >= 1, got 0"),
-    ({"runs": ["no/such/run"]}, FileNotFoundError, "no/such/run"),
+    ({"runs": ["no/such/run"]}, FileNotFoundError, "`runs`: .*no/such/run"),
 ])
 def test_pick_runs_refuses_bad_arguments_by_name(tmp_path, kwargs, error, message):
     from odesnn.reproduce import pick_runs
@@ -376,7 +376,8 @@ def test_pick_runs_refuses_runs_of_two_tasks(tmp_path):
         cfg = default_config(task, quick=True)
         net = build_network(cfg)
         _write_run(tmp_path / task, cfg, net, initial_params(cfg, net))
-    with pytest.raises(ValueError, match=r"`runs`: '.*autoencoder' is a run of the autoencoder task, '.*xor' of the xor task"):
+    message = r"`runs`: '.*autoencoder' is a run of the autoencoder task, '.*xor' of the xor task"
+    with pytest.raises(ValueError, match=message):
         pick_runs([tmp_path / "xor", tmp_path / "autoencoder"])
 
 
