@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 
-from odesnn.figures import figure1
+from odesnn.tasks.figures import figure1
 
 
 def main(out="figure1.png", width=0.1, tau=10.0):

@@ -7,24 +7,24 @@ whose exact gradient follows from a backward adjoint ODE.
 """
 
 from ._api import simulate as simulate
-from ._cost import Cost as Cost
-from ._cost import QuadraticCost as QuadraticCost
-from ._gates import Gate as Gate
-from ._gates import register_gate_profile as register_gate_profile
 from ._gradient import gradient as gradient
 from ._io import load as load
 from ._io import save as save
-from ._network import Network as Network
-from ._network import Params as Params
-from ._network import State as State
-from ._neurons import LIF as LIF
-from ._neurons import NIF as NIF
-from ._neurons import QIF as QIF
-from ._neurons import NeuronModel as NeuronModel
-from ._neurons import Threshold as Threshold
-from ._signals import Signal as Signal
 from ._solution import SimulationError as SimulationError
 from ._solution import Solution as Solution
+from .models import LIF as LIF
+from .models import NIF as NIF
+from .models import QIF as QIF
+from .models import Cost as Cost
+from .models import Gate as Gate
+from .models import Network as Network
+from .models import NeuronModel as NeuronModel
+from .models import Params as Params
+from .models import QuadraticCost as QuadraticCost
+from .models import Signal as Signal
+from .models import State as State
+from .models import Threshold as Threshold
+from .models import register_gate_profile as register_gate_profile
 
 __version__ = "0.1.0"
 

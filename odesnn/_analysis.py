@@ -20,7 +20,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import _dynamics as dyn
-from ._network import State
+from .models.network import State
 
 __all__ = [
     "synaptic_charge", "firing_rates", "isi_stats", "ISIStats", "current_decomposition", "CurrentDecomposition",
@@ -418,7 +418,7 @@ def spike_gradient_contributions(sol, adjoint=None, param="I0", window=None, neu
     -------
     SpikeContributions
     """
-    from ._network import Params
+    from .models.network import Params
     from ._scipy.adjoint import adjoint as run_adjoint
 
     if param not in Params._fields:

@@ -52,7 +52,7 @@ def simulate(net, params, inputs=None, target=None, t_span=None, *, v0=None, s0=
         from ._scipy.forward import simulate as run
 
         return run(problem, **_scipy_options(options))
-    from ._jax import simulate as jsim  # pragma: no cover - exercised in JAX tests
+    from .jax import simulate as jsim  # pragma: no cover - exercised in JAX tests
 
     return jsim(problem, **options)
 

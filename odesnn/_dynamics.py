@@ -25,7 +25,7 @@ and ``dC/dW = ∫ (f_I p_v) sᵀ dt`` etc. At a reset of neuron k from θ to
 
 from __future__ import annotations
 
-from ._network import Network, Params, State
+from .models.network import Network, Params, State
 from ._xp import namespace
 
 

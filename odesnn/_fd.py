@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._network import Params
+from .models.network import Params
 
 DEFAULT_STEPS = (1e-2, 1e-3, 1e-4, 1e-5, 1e-6)
 

@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 
 from ._fd import best_fd_agreement, fd_directions, finite_differences, max_group_error, project, rel_error
-from ._gates import Gate
+from .models.gates import Gate
 from ._io import save, save_npz
-from ._network import Network, Params
-from ._neurons import LIF, NIF, QIF
+from .models.network import Network, Params
+from .models.neurons import LIF, NIF, QIF
 from ._problem import make_problem
-from ._signals import Signal
+from .models.signals import Signal
 
 MODELS = {"nif": NIF, "qif": QIF, "lif": LIF}
 # tonic drive that makes each model fire every ~10-25 ms
@@ -109,8 +109,8 @@ def _jax_comparison(problem, adj, sol, rtol, atol, solver="dopri8"):
     import jax
 
     jax.config.update("jax_enable_x64", True)
-    from ._jax import simulate as jax_simulate
-    from ._jax import value_and_grad
+    from .jax import simulate as jax_simulate
+    from .jax import value_and_grad
 
     t0 = time.perf_counter()
     jsol = jax_simulate(problem, solver=solver, rtol=rtol, atol=atol)

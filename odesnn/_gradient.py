@@ -8,7 +8,7 @@ import numpy as np
 
 from ._api import _check_backend, _scipy_options
 from ._checks import check_horizon
-from ._network import Params
+from .models.network import Params
 from ._problem import make_problem
 
 
@@ -63,7 +63,7 @@ def gradient(net, params, inputs=None, target=None, t_span=None, *, v0=None, s0=
         if method != "adjoint":
             raise ValueError(f"`method`={method!r} is not available with backend='jax'; use 'adjoint' (or the "
                              "SciPy backend for forward sensitivity and finite differences)")
-        from ._jax import value_and_grad
+        from .jax import value_and_grad
 
         if adjoint_horizon is not None:
             options = {**options, "adjoint_horizon": adjoint_horizon}

@@ -21,10 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ._cost import QuadraticCost
-from ._gates import Gate
-from ._network import Network, Params
-from ._neurons import neuron_from_config
+from .models.cost import QuadraticCost
+from .models.gates import Gate
+from .models.network import Network, Params
+from .models.neurons import neuron_from_config
 
 __all__ = ["save", "load"]
 

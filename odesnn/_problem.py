@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._network import Network, Params, State
-from ._signals import Signal, as_signal
+from .models.network import Network, Params, State
+from .models.signals import Signal, as_signal
 
 
 @dataclass(frozen=True, eq=False)

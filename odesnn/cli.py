@@ -57,7 +57,7 @@ def _add_figure(sub):
 
 
 def _cmd_figure(args):
-    from .figures import figure1
+    from .tasks.figures import figure1
 
     summary = figure1(args.out)
     print(json.dumps(summary, indent=2, default=float))
@@ -234,7 +234,7 @@ def _add_bench(sub):
 
 
 def _cmd_bench(args):
-    from ._jax import bench
+    from .jax import bench
 
     argv = [item for case in (args.case or []) for item in ("--case", case)]
     argv += ["--json"] if args.json else []

@@ -20,7 +20,7 @@ Metrics (the keys of ``summary.json``):
     (with ``accuracy_by_label``, and ``confusion``: the number of trials of each label given each decision).
 ``accuracy_interval``
     XOR: the Wilson 95 % interval ``[low, high]`` of that accuracy over that many test trials
-    (:func:`odesnn._validation.accuracy_interval`).
+    (:func:`odesnn.training.validation.accuracy_interval`).
 ``rel_error_by_period``, ``decoding_at_go``
     XOR only (:func:`xor_diagnostics`): ``rel_error`` split into the periods
     before, in and after the response window, and how well linear decoders
@@ -46,8 +46,8 @@ import numpy as np
 
 from ._api import simulate
 from ._checks import check_integer
-from ._gates import Gate
-from ._validation import accuracy_interval, rank, rel_error
+from .models.gates import Gate
+from .training.validation import accuracy_interval, rank, rel_error
 from .tasks import PREDICTIVE_A, TaskBatch
 from .training import (batch_for_step, best_path, build_network, check_window_weight, default_config, fitted_readout,
                        initial_voltages, jax_states, load_listed_run, load_run, make_task, readout_weights, task_span,
@@ -127,7 +127,7 @@ def refit_readout(cfg, net, params, n_trials=300, ridge=1e-4, chunk=50, window_w
         test trials of :func:`evaluate`.
     ridge : float
         Ridge penalty relative to the mean eigenvalue of ``E[s sᵀ]``, as in
-        :class:`odesnn._readout.LstsqReadout`.
+        :class:`odesnn.training.readout.LstsqReadout`.
     chunk : int
         Trials per batched JAX forward.
     window_weight : float
@@ -461,7 +461,7 @@ def reproduce(name, out="reproduce", quick=False, progress=True):
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     if name == "gate":
-        from .figures import figure1
+        from .tasks.figures import figure1
 
         summary = {"panels": figure1(out / "figure1.png")}
         summary["charge_error_beyond_zone"] = max(abs(p["charge"] - 1) for p in summary["panels"].values()

@@ -65,7 +65,7 @@ def test_bad_horizon_is_named(bad):
         odesnn.gradient(pb.net, pb.params, np.zeros(1), None, (0.0, 10.0), adjoint_horizon=bad)
     with pytest.raises(ValueError, match="adjoint_horizon"):
         default_config("xor", adjoint_horizon=bad)
-    from odesnn._jax import Options
+    from odesnn.jax import Options
 
     with pytest.raises(ValueError, match="adjoint_horizon"):
         Options(adjoint_horizon=bad)

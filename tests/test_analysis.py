@@ -47,7 +47,7 @@ def test_lone_nif_rate_is_1000_I_hz_and_isi_regular():
 
 
 def test_spike_statistics_of_a_jax_solution():
-    from odesnn._jax import simulate as jax_simulate
+    from odesnn.jax import simulate as jax_simulate
 
     currents, T = np.array([0.04, 0.0125]), 410.0
     net = odesnn.Network(2, 1, 1, neuron=odesnn.NIF(), gate=odesnn.Gate("box", 0.1), tau=10.0)

@@ -6,9 +6,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import odesnn
-from odesnn._jax import Model, make_batch
-from odesnn._jax import cost as jax_cost
-from odesnn._jax._run import cast
+from odesnn.jax import Model, make_batch
+from odesnn.jax import cost as jax_cost
+from odesnn.jax._run import cast
 
 jax.config.update("jax_enable_x64", True)
 

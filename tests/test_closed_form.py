@@ -5,7 +5,7 @@ import pytest
 
 import odesnn
 from odesnn._analysis import synaptic_charge
-from odesnn.figures import FIG1_CASES, gate_response
+from odesnn.tasks.figures import FIG1_CASES, gate_response
 
 
 def lone_nif(gate, current=0.037, tau_f=None):

@@ -6,7 +6,7 @@ from scipy.integrate import quad
 
 import odesnn
 from odesnn import NIF, Gate, Threshold
-from odesnn._gates import register_gate_profile
+from odesnn.models.gates import register_gate_profile
 
 KINDS = ["box", "smooth", "poly2"]
 

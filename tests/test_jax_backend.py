@@ -8,16 +8,16 @@ jax.config.update("jax_enable_x64", True)
 import jax.numpy as jnp  # noqa: E402
 
 from odesnn._api import simulate as api_simulate  # noqa: E402
-from odesnn._cost import QuadraticCost  # noqa: E402
-from odesnn._gates import Gate  # noqa: E402
-from odesnn._jax import Model, Options, baseline_costs, batch_from_problems, cast, cost, simulate  # noqa: E402
-from odesnn._jax import value_and_grad  # noqa: E402
-from odesnn._network import Network, Params  # noqa: E402
-from odesnn._neurons import LIF, NIF, QIF  # noqa: E402
+from odesnn.models.cost import QuadraticCost  # noqa: E402
+from odesnn.models.gates import Gate  # noqa: E402
+from odesnn.jax import Model, Options, baseline_costs, batch_from_problems, cast, cost, simulate  # noqa: E402
+from odesnn.jax import value_and_grad  # noqa: E402
+from odesnn.models.network import Network, Params  # noqa: E402
+from odesnn.models.neurons import LIF, NIF, QIF  # noqa: E402
 from odesnn._problem import make_problem  # noqa: E402
 from odesnn._scipy.adjoint import adjoint  # noqa: E402
 from odesnn._scipy.forward import simulate as scipy_simulate  # noqa: E402
-from odesnn._signals import Signal  # noqa: E402
+from odesnn.models.signals import Signal  # noqa: E402
 
 TIGHT = dict(solver="dopri8", rtol=1e-11, atol=1e-12, max_steps=20000, max_spikes=500, checkpoint_every=16)
 
@@ -161,8 +161,8 @@ def test_public_dispatch_and_solution():
 def test_quadrature_gradient_is_the_shared_gradient_density():
     """The vjp form of the gradient integrand equals odesnn._dynamics.gradient_density summed over points."""
     from odesnn import _dynamics as dyn
-    from odesnn._jax._adjoint import quadrature_gradient
-    from odesnn._network import State
+    from odesnn.jax._adjoint import quadrature_gradient
+    from odesnn.models.network import State
 
     pb = case("qif")
     net, params = pb.net, Params(*(jnp.asarray(a) for a in pb.params))
@@ -190,7 +190,7 @@ def test_gradient_refused_for_threshold_synapse():
 
 def test_spike_counts_come_with_the_gradient():
     """Training reads spike counts from the gradient's own forward pass: same value, gradient and spikes."""
-    from odesnn._jax._simulate import value_grad_and_spike_counts
+    from odesnn.jax._simulate import value_grad_and_spike_counts
 
     pbs = [case("nif", seed=s) for s in (0, 1)]
     batch, kinds = batch_from_problems(pbs)
@@ -208,7 +208,7 @@ def test_spike_counts_come_with_the_gradient():
 def test_per_trial_gradients_are_each_trials_own_gradient():
     """Per-trial gradients: their mean is the batch gradient, and each equals that trial's gradient alone.
     The states they return at ``t_eval`` are those of the forward simulation."""
-    from odesnn._jax import per_trial_value_and_grad
+    from odesnn.jax import per_trial_value_and_grad
 
     pbs = [case("nif", seed=s) for s in (0, 2, 4)]
     batch, kinds = batch_from_problems(pbs)

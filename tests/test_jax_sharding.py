@@ -14,12 +14,12 @@ SCRIPT = textwrap.dedent("""
     jax.config.update("jax_enable_x64", True)
     import jax.numpy as jnp
     assert len(jax.devices()) == 2, jax.devices()
-    from odesnn._gates import Gate
-    from odesnn._jax import Model, batch_from_problems, cast, cost, shard_batch
-    from odesnn._network import Network
-    from odesnn._neurons import QIF
+    from odesnn.models.gates import Gate
+    from odesnn.jax import Model, batch_from_problems, cast, cost, shard_batch
+    from odesnn.models.network import Network
+    from odesnn.models.neurons import QIF
     from odesnn._problem import make_problem
-    from odesnn._signals import Signal
+    from odesnn.models.signals import Signal
     net = Network(4, 1, 1, neuron=QIF(), gate=Gate("smooth", 0.1), tau=5.0)
     params = net.init_params(0, u_scale=3.0)
     rng = np.random.default_rng(0)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from odesnn._noise_scale import noise_scale
+from odesnn.training.noise_scale import noise_scale
 from odesnn.training import build_network, default_config, gradient_noise_scale
 
 

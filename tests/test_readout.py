@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from odesnn._readout import LstsqReadout
+from odesnn.training.readout import LstsqReadout
 from odesnn.training import TrainConfig, default_config, train
 
 

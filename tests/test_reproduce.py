@@ -142,7 +142,7 @@ def test_w_self_makes_a_lone_qif_neuron_a_latch():
     at the mean-field rate ``r = 2 (w + sqrt(w**2 + tau_v I0)) / tau_v`` (``s`` averages to ``r``), when
     ``w > sqrt(-I0 tau_v)``; below that it falls silent."""
     from odesnn import Network, simulate
-    from odesnn._neurons import QIF
+    from odesnn.models.neurons import QIF
 
     tau_v, i0 = 25.0, -0.04  # critical self-coupling sqrt(-I0 tau_v) = 1
     net = Network(1, 1, 1, neuron=QIF(tau_v), gate=None, tau=20.0)
@@ -280,7 +280,7 @@ def test_decoding_accuracy_of_separable_and_of_random_labels():
 def test_pick_runs_screens_on_the_first_seed_and_confirms_the_best_on_the_others(tmp_path, capsys):
     """``pick_runs`` / ``odesnn pick``: every run's screening score is ``evaluate``'s on the first seed; the
     ``top`` best by accuracy (then error) are scored on the other seeds, and the best mean over all seeds wins."""
-    from odesnn._validation import rank
+    from odesnn.training.validation import rank
     from odesnn.cli import main
     from odesnn.reproduce import evaluate, pick_runs
     from odesnn.training import _write_run, build_network, default_config, initial_params
@@ -385,7 +385,7 @@ def test_pick_runs_refuses_runs_of_two_tasks(tmp_path):
 def test_accuracy_interval_is_scipys_wilson_interval(correct, n):
     """The 95 % interval of an accuracy is the Wilson score interval of ``scipy.stats.binomtest``, and holds
     the accuracy itself."""
-    from odesnn._validation import accuracy_interval
+    from odesnn.training.validation import accuracy_interval
 
     low, high = accuracy_interval(correct, n)
     ci = binomtest(correct, n).proportion_ci(0.95, method="wilson")
@@ -403,7 +403,7 @@ def test_accuracy_interval_is_scipys_wilson_interval(correct, n):
     ({"correct": 5, "n": 10, "confidence": 95}, r"`confidence` must be a finite number in \[0.0, 1.0\], got 95"),
 ])
 def test_accuracy_interval_refuses_bad_counts_by_name(kwargs, message):
-    from odesnn._validation import accuracy_interval
+    from odesnn.training.validation import accuracy_interval
 
     with pytest.raises(ValueError, match=message):
         accuracy_interval(**kwargs)

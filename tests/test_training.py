@@ -153,7 +153,7 @@ def test_config_rejects_bad_values():
 
 def test_per_trial_clipping_caps_each_trial_at_a_multiple_of_the_median():
     """``trial_clip``: each trial's gradient, computed alone, is scaled to at most factor x the median norm."""
-    from odesnn._jax import Model, make_batch, value_and_grad
+    from odesnn.jax import Model, make_batch, value_and_grad
     from odesnn.training import batch_for_step, build_network, initial_voltages, jax_loss_and_grad, make_task
 
     cfg = default_config("autoencoder", quick=True, **{**SMALL, "batch_size": 5, "rtol": 1e-9, "atol": 1e-11})
@@ -513,7 +513,7 @@ def test_validate_refit_scores_and_keeps_the_least_squares_readout_of_other_held
     of the refitting trials, and its recorded scores are those of that readout on the validation trials: the
     XOR accuracy is the fraction of them decided right."""
     from odesnn import simulate
-    from odesnn._validation import rank
+    from odesnn.training.validation import rank
     from odesnn.training import load_run, make_task, validation_batch
 
     cfg = default_config("xor", quick=True, n_neurons=6, duration=200.0, batch_size=2, steps=1, validate_every=1,

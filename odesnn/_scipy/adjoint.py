@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import _dynamics as dyn
 from .._checks import check_horizon
-from .._network import Params, State
+from ..models.network import Params, State
 from .._problem import unpack
 from .._solution import Solution
 from ._integrate import THRESHOLD, DenseSolution, integrate_breakpoints

@@ -117,7 +117,7 @@ def cost(params, batch: Batch, model: Model, options=None, **kw):
     """Per-trial costs ``C = ∫ l dt`` (B,), differentiable by the adjoint (``jax.grad``-able, jit-able).
 
     ``params`` and ``batch`` must already be JAX arrays of one floating dtype
-    (see :func:`odesnn._jax._run.cast`). A failed trial's cost is NaN.
+    (see :func:`odesnn.jax._run.cast`). A failed trial's cost is NaN.
     """
     return trial_costs(model, make_options(options, **kw), params, batch)
 

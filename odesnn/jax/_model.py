@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import jax.numpy as jnp
 
 from .. import _dynamics as dyn
-from .._gates import Gate
-from .._network import Network
-from .._neurons import NIF, QIF
+from ..models.gates import Gate
+from ..models.network import Network
+from ..models.neurons import NIF, QIF
 
 __all__ = ["Model", "signal_at", "piece_of"]
 

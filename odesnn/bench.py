@@ -1,4 +1,4 @@
-"""Benchmarks of the JAX backend (``python -m odesnn._jax.bench [--case NAME] [--json]``).
+"""Benchmarks of the JAX backend (``python -m odesnn.bench [--case NAME] [--json]``).
 
 Cases
 -----
@@ -33,10 +33,10 @@ def _setup(kind, batch, t1, dtype, seed=0, n=None):
     import jax
 
     jax.config.update("jax_enable_x64", dtype == "float64")
-    from odesnn._gates import Gate
-    from odesnn._jax import Model, make_batch
-    from odesnn._network import Network
-    from odesnn._neurons import NIF, QIF
+    from odesnn.models.gates import Gate
+    from odesnn.jax import Model, make_batch
+    from odesnn.models.network import Network
+    from odesnn.models.neurons import NIF, QIF
 
     rng = np.random.default_rng(seed)
     if kind == "xor":
@@ -64,8 +64,8 @@ def _floor(model, p, b, stages, steps):
     import jax
     import jax.numpy as jnp
 
-    from odesnn._jax._batch import Trial
-    from odesnn._jax._model import forward_field
+    from odesnn.jax._batch import Trial
+    from odesnn.jax._model import forward_field
 
     def ev(y, inputs, targets):
         return forward_field(model, 1.0, y, (p, Trial(b.t_grid, inputs, targets), 0))
@@ -100,9 +100,9 @@ def run_case(name, baseline_batch=None):
     import jax
     import jax.numpy as jnp
 
-    from odesnn._jax import Options, baseline_value_and_grad, cast
-    from odesnn._jax._gradient import trial_costs
-    from odesnn._jax._run import forward_jit
+    from odesnn.jax import Options, baseline_value_and_grad, cast
+    from odesnn.jax._gradient import trial_costs
+    from odesnn.jax._run import forward_jit
 
     rec = dict(case=name)
     if name in ("xor", "xor32"):
@@ -181,7 +181,7 @@ def main(argv=None):
     for case in args.case or list(CASES):
         names = ["memory:1000", "memory:4000"] if case == "memory" else [case]
         for nm in names:
-            cmd = [sys.executable, "-m", "odesnn._jax.bench", "--inner", nm]
+            cmd = [sys.executable, "-m", "odesnn.bench", "--inner", nm]
             if args.baseline_batch is not None:
                 cmd += ["--baseline-batch", str(args.baseline_batch)]
             out = subprocess.run(cmd, capture_output=True, text=True)

@@ -13,10 +13,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._checks import check_real
-from ._cost import Cost, QuadraticCost
-from ._gates import Gate, validate_gate_against_neuron
-from ._neurons import NIF, NeuronModel
+from .._checks import check_real
+from .cost import Cost, QuadraticCost
+from .gates import Gate, validate_gate_against_neuron
+from .neurons import NIF, NeuronModel
 
 __all__ = ["Network", "Params", "State"]
 

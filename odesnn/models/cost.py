@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._xp import namespace
+from .._xp import namespace
 
 __all__ = ["Cost", "QuadraticCost"]
 

@@ -20,7 +20,7 @@ from typing import Callable
 
 import numpy as np
 
-from ._xp import namespace
+from .._xp import namespace
 
 __all__ = ["Signal"]
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._xp import namespace
+from .._xp import namespace
 
 __all__ = ["Gate", "register_gate_profile"]
 

@@ -38,17 +38,17 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._checks import check_horizon, check_integer, check_number
-from ._cost import QuadraticCost
-from ._gates import Gate
-from ._io import load, save, save_npz
-from ._network import Network, Params
-from ._noise_scale import NoiseScale, noise_scale
-from ._readout import LstsqReadout, check_readout_options
-from ._solution import SimulationError
-from ._validation import VALIDATE_FIT_SALT, VALIDATE_SALT, BestValidation, validation_scores
-from ._neurons import NIF, QIF
-from .tasks import TASKS
+from .._checks import check_horizon, check_integer, check_number
+from ..models.cost import QuadraticCost
+from ..models.gates import Gate
+from .._io import load, save, save_npz
+from ..models.network import Network, Params
+from .noise_scale import NoiseScale, noise_scale
+from .readout import LstsqReadout, check_readout_options
+from .._solution import SimulationError
+from .validation import VALIDATE_FIT_SALT, VALIDATE_SALT, BestValidation, validation_scores
+from ..models.neurons import NIF, QIF
+from ..tasks import TASKS
 
 __all__ = ["TrainConfig", "TrainingDiverged", "default_config", "train", "build_network", "gradient_noise_scale",
            "NoiseScale", "gradient_agreement", "GradientAgreement", "load_run", "average_runs"]
@@ -164,7 +164,7 @@ class TrainConfig:
         Default 1. Refused here unless a positive finite number.
     solver : {"tsit5", "dopri5", "dopri8"}
         diffrax Runge-Kutta method of the JAX backend. Default ``"tsit5"``. Other names are refused by
-        :class:`odesnn._jax.Options`.
+        :class:`odesnn.jax.Options`.
     rtol : float
         Relative tolerance of the JAX step-size controller. Default 1e-5. Refused here unless a positive finite
         number.
@@ -173,16 +173,16 @@ class TrainConfig:
         number.
     dtype : {"float64", "float32"}
         Floating type of the JAX backend. Default ``"float64"``, which needs ``jax_enable_x64`` (the command
-        line turns it on). Other values are refused by :class:`odesnn._jax.Options`.
+        line turns it on). Other values are refused by :class:`odesnn.jax.Options`.
     adjoint_horizon : float or None
         ``None`` (default): the exact adjoint gradient; a time ``h`` in ms: the discounted adjoint of
-        :class:`odesnn._jax.Options`. Refused here unless ``None`` or a positive finite number.
+        :class:`odesnn.jax.Options`. Refused here unless ``None`` or a positive finite number.
     max_steps : int
         Cap on the solver's accepted steps per trial (JAX); a trial that reaches it fails. Default 65536. Must
-        be a positive integer (checked by :class:`odesnn._jax.Options`).
+        be a positive integer (checked by :class:`odesnn.jax.Options`).
     max_spikes : int
         Size of the spike buffer per trial (JAX); a trial that exceeds it fails. Default 16384. Must be a
-        positive integer (checked by :class:`odesnn._jax.Options`).
+        positive integer (checked by :class:`odesnn.jax.Options`).
     eval_trials : int
         Number of test trials :func:`odesnn.reproduce.evaluate` draws when ``n_trials`` (``--trials``) is not
         given. Default 8. Refused here unless a positive integer.
@@ -263,7 +263,7 @@ class TrainConfig:
     rtol: float = 1e-5
     atol: float = 1e-7
     dtype: str = "float64"
-    # None: the exact adjoint gradient; a time in ms: the discounted adjoint of odesnn._jax.Options
+    # None: the exact adjoint gradient; a time in ms: the discounted adjoint of odesnn.jax.Options
     adjoint_horizon: float | None = None
     max_steps: int = 65536
     max_spikes: int = 16384
@@ -280,7 +280,7 @@ class TrainConfig:
     # "adam" (the paper's) or "sgd": plain gradient steps, lr times the (clipped) gradient
     optimizer: str = "adam"
     # "gradient": O is trained by Adam like the other groups; "lstsq": O is refitted before every step by ridge
-    # regression on running state statistics (odesnn._readout.LstsqReadout), and Adam trains the rest
+    # regression on running state statistics (odesnn.training.readout.LstsqReadout), and Adam trains the rest
     readout: str = "gradient"
     readout_decay: float = 0.9
     readout_ridge: float = 1e-4
@@ -542,7 +542,7 @@ def fitted_readout(cfg: TrainConfig, net: Network, params, batch, v0, ridge, kee
     """``params`` with ``O`` the ridge-regression fit of ``batch``'s targets from the network's states.
 
     The states are those of the batched JAX forward on ``batch.t`` (time points ``keep``); ``ridge`` is
-    relative to the mean eigenvalue of ``E[s sᵀ]``, as in :class:`odesnn._readout.LstsqReadout`;
+    relative to the mean eigenvalue of ``E[s sᵀ]``, as in :class:`odesnn.training.readout.LstsqReadout`;
     ``weights`` ``(B, T)`` weight the time points' squared errors (default: all alike, the paper's cost).
     """
     states, _ = jax_states(cfg, net, params, batch, v0, chunk)
@@ -592,8 +592,8 @@ def task_span(batch) -> tuple:
 
 
 def jax_options(cfg: TrainConfig):
-    """The JAX backend :class:`~odesnn._jax.Options` of a run (solver, tolerances, dtype, caps)."""
-    from ._jax import Options
+    """The JAX backend :class:`~odesnn.jax.Options` of a run (solver, tolerances, dtype, caps)."""
+    from ..jax import Options
 
     return Options(solver=cfg.solver, rtol=cfg.rtol, atol=cfg.atol, dtype=cfg.dtype, max_steps=cfg.max_steps,
                    max_spikes=cfg.max_spikes, adjoint_horizon=cfg.adjoint_horizon)
@@ -614,8 +614,8 @@ def jax_loss_and_grad(cfg: TrainConfig, net: Network):
     import jax
     import jax.numpy as jnp
 
-    from ._jax import Model, make_batch
-    from ._jax._simulate import value_grad_and_spike_counts
+    from ..jax import Model, make_batch
+    from ..jax._simulate import value_grad_and_spike_counts
 
     opts = jax_options(cfg)
     opts.real_dtype()  # a configuration error (float64 without jax_enable_x64) stops the run before step 0
@@ -650,7 +650,7 @@ def jax_trial_gradients(cfg: TrainConfig, net: Network):
     With ``t_eval``, the synaptic states ``s`` ``(B, T, N)`` there are
     returned too.
     """
-    from ._jax import Model, make_batch, per_trial_value_and_grad
+    from ..jax import Model, make_batch, per_trial_value_and_grad
 
     opts = jax_options(cfg)
     opts.real_dtype()
@@ -827,9 +827,9 @@ def jax_states(cfg: TrainConfig, net: Network, params, batch, v0, chunk=50):
     """
     import jax.numpy as jnp
 
-    from ._jax import Model, cast, make_batch
-    from ._jax._run import forward_jit
-    from ._solution import RESULTS
+    from ..jax import Model, cast, make_batch
+    from ..jax._run import forward_jit
+    from .._solution import RESULTS
 
     opts = jax_options(cfg)
     model = Model(net, "linear", "linear")

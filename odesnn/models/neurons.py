@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._xp import namespace
+from .._xp import namespace
 
 __all__ = ["Threshold", "NeuronModel", "NIF", "QIF", "LIF"]
 

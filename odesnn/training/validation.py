@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from scipy.special import ndtri
 
-from ._checks import check_integer, check_real
+from .._checks import check_integer, check_real
 
 #: The salt of the validation trials: never training batches, test trials or refitting trials.
 VALIDATE_SALT = 49979687

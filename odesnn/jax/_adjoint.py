@@ -33,7 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import _dynamics as dyn
-from .._network import Params, State
+from ..models.network import Params, State
 from . import _events as ev
 from ._forward import _reset, make_term
 from ._model import Model, as_dtype, piece_of, signal_at

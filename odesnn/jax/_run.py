@@ -7,7 +7,7 @@ import functools
 import jax
 import jax.numpy as jnp
 
-from .._network import Params, State
+from ..models.network import Params, State
 from ._batch import Batch
 from ._forward import Forward
 from ._forward import forward_batch as forward

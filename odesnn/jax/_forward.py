@@ -40,7 +40,7 @@ import jax
 import jax.numpy as jnp
 
 from .. import _dynamics as dyn
-from .._network import State
+from ..models.network import State
 from . import _events as ev
 from ._model import Model, forward_field, next_stop, piece_of
 

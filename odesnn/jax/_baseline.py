@@ -16,8 +16,8 @@ import jax
 import jax.numpy as jnp
 
 from .. import _dynamics as dyn
-from .._network import State
-from .._neurons import QIF
+from ..models.network import State
+from ..models.neurons import QIF
 from ._batch import Batch, Trial
 from ._model import Model, as_dtype, piece_of, signal_at
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._analysis import synaptic_charge
-from ._api import simulate
-from ._gates import Gate
-from ._network import Network, Params
-from ._neurons import NIF
+from .._analysis import synaptic_charge
+from .._api import simulate
+from ..models.gates import Gate
+from ..models.network import Network, Params
+from ..models.neurons import NIF
 
 FIG1_CASES = (  # (panel, plateau voltage, rise time in ms)
     ("A", 1.2, 4.0),

@@ -3,7 +3,7 @@
 The JAX backend needs sampled signals. Each trial's input ``i(t)`` and target
 ``o_d(t)`` are samples on the shared grid ``t_grid`` (T,) with one
 interpolation kind per signal (``"linear"`` or ``"previous"``, as in
-:mod:`odesnn._signals`). Sample times are kinks (linear) or jumps (previous)
+:mod:`odesnn.models.signals`). Sample times are kinks (linear) or jumps (previous)
 of the vector field, so the solver never steps across one.
 """
 
@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._network import State
+from ..models.network import State
 from .._problem import Problem
 
 __all__ = ["Batch", "batch_from_problems"]

@@ -130,7 +130,7 @@ def make_options(options=None, **kwargs) -> Options:
         if kwargs:
             raise TypeError(f"pass either `options` or keyword options, not both (got {sorted(kwargs)})")
         if not isinstance(options, Options):
-            raise TypeError(f"`options` must be odesnn._jax.Options, got {type(options).__name__}")
+            raise TypeError(f"`options` must be odesnn.jax.Options, got {type(options).__name__}")
         return options
     known = Options.__dataclass_fields__
     for key in kwargs:

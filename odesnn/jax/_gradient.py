@@ -7,7 +7,7 @@ import functools
 import jax
 import jax.numpy as jnp
 
-from .._network import State
+from ..models.network import State
 from ._adjoint import backward
 from ._batch import Batch, Trial
 from ._run import forward_batch
