@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 import odesnn
-from odesnn import _analysis as an
+from odesnn import analysis as an
 from odesnn import plotting
 from odesnn._problem import make_problem
 from odesnn._scipy.adjoint import adjoint

@@ -15,7 +15,7 @@ import argparse
 import numpy as np
 
 import odesnn
-from odesnn._analysis import spike_time_precision
+from odesnn.analysis import spike_time_precision
 from odesnn._problem import make_problem
 
 
@@ -31,7 +31,7 @@ def small_problem(n_neurons=4, duration=100.0, seed=1):
 
 
 def main(rtols=(1e-3, 1e-5, 1e-7), duration=100.0, method="DOP853", plot=None):
-    """Print and return the :class:`~odesnn._analysis.PrecisionTable`; draw it to ``plot`` if given."""
+    """Print and return the :class:`~odesnn.analysis.PrecisionTable`; draw it to ``plot`` if given."""
     table = spike_time_precision(small_problem(duration=duration), rtols, reference_rtol=1e-12, method=method)
     print(table)
     if plot:

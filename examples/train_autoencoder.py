@@ -14,7 +14,7 @@ import argparse
 
 import jax
 
-from odesnn.reproduce import evaluate
+from odesnn.tasks import evaluate
 from odesnn.training import default_config, train
 
 

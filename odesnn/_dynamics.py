@@ -25,8 +25,8 @@ and ``dC/dW = ∫ (f_I p_v) sᵀ dt`` etc. At a reset of neuron k from θ to
 
 from __future__ import annotations
 
-from .models.network import Network, Params, State
 from ._xp import namespace
+from .models.network import Network, Params, State
 
 
 def _masked(net: Network, W, which):

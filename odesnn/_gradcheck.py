@@ -8,12 +8,18 @@ from pathlib import Path
 
 import numpy as np
 
-from ._fd import best_fd_agreement, fd_directions, finite_differences, max_group_error, project, rel_error
-from .models.gates import Gate
+from ._fd import (
+    best_fd_agreement,
+    fd_directions,
+    finite_differences,
+    project,
+    rel_error,
+)
 from ._io import save, save_npz
+from ._problem import make_problem
+from .models.gates import Gate
 from .models.network import Network, Params
 from .models.neurons import LIF, NIF, QIF
-from ._problem import make_problem
 from .models.signals import Signal
 
 MODELS = {"nif": NIF, "qif": QIF, "lif": LIF}

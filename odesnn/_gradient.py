@@ -8,8 +8,8 @@ import numpy as np
 
 from ._api import _check_backend, _scipy_options
 from ._checks import check_horizon
-from .models.network import Params
 from ._problem import make_problem
+from .models.network import Params
 
 
 def gradient(net, params, inputs=None, target=None, t_span=None, *, v0=None, s0=None, sf0=None,

@@ -33,8 +33,8 @@ def _setup(kind, batch, t1, dtype, seed=0, n=None):
     import jax
 
     jax.config.update("jax_enable_x64", dtype == "float64")
-    from odesnn.models.gates import Gate
     from odesnn.jax import Model, make_batch
+    from odesnn.models.gates import Gate
     from odesnn.models.network import Network
     from odesnn.models.neurons import NIF, QIF
 

@@ -96,7 +96,8 @@ def config_overrides(path, task):
 def _cmd_train(args):
     import jax
 
-    from .training import default_config, train
+    from .training.config import default_config
+    from .training.loop import train
 
     overrides = config_overrides(args.config, args.task)
     if overrides.get("dtype", "float64") == "float64":
@@ -129,7 +130,7 @@ def _add_evaluate(sub):
 def _cmd_evaluate(args):
     import jax
 
-    from .reproduce import evaluate, write_evaluation
+    from .tasks.scoring import evaluate, write_evaluation
 
     jax.config.update("jax_enable_x64", True)  # float64 runs' JAX forwards need it; float32 runs still cast down
     metrics, data = evaluate(args.dir, args.trials, args.duration, args.refit_readout, args.seed, args.width,
@@ -150,7 +151,7 @@ def _add_average(sub):
 
 
 def _cmd_average(args):
-    from .training import average_runs
+    from .training.runs import average_runs
 
     try:
         average_runs(args.runs, args.out)
@@ -176,7 +177,7 @@ def _add_pick(sub):
 def _cmd_pick(args):
     import jax
 
-    from .reproduce import pick_runs
+    from .tasks.pick import pick_runs
 
     def progress(rec):  # each score as it is made, on stderr
         what = rec.get("error") or "  ".join(f"{k} {rec[k]:.4f}" for k in ("accuracy", "rel_error") if k in rec)
@@ -216,7 +217,7 @@ def _add_reproduce(sub):
 def _cmd_reproduce(args):
     import jax
 
-    from .reproduce import reproduce
+    from .tasks.reproduction import reproduce
 
     jax.config.update("jax_enable_x64", True)
     summary = reproduce(args.name, args.out, args.quick)
@@ -259,7 +260,9 @@ def _cmd_tolerance(args):
     import jax
     import numpy as np
 
-    from .training import build_network, gradient_agreement, load_run
+    from .training.config import build_network
+    from .training.diagnostics import gradient_agreement
+    from .training.runs import load_run
 
     jax.config.update("jax_enable_x64", True)
     cfg, _, params = load_run(args.dir)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _analysis as an
+from . import analysis as an
 
 __all__ = ["raster", "traces", "rate_isi", "current_balance", "work_precision", "weight_structure",
            "adjoint_traces"]
@@ -167,7 +167,7 @@ def current_balance(sol, neuron=0, problem=None, ax=None):
         One trial.
     neuron : int
     problem : Problem, optional
-        Needed for a JAX solution (see :func:`odesnn._analysis.current_decomposition`).
+        Needed for a JAX solution (see :func:`odesnn.analysis.current_decomposition`).
     ax : Axes, optional
 
     Returns
@@ -195,7 +195,7 @@ def work_precision(table, axes=None):
     Parameters
     ----------
     table : PrecisionTable
-        From :func:`odesnn._analysis.spike_time_precision`.
+        From :func:`odesnn.analysis.spike_time_precision`.
     axes : pair of Axes, optional
 
     Returns
@@ -225,7 +225,7 @@ def weight_structure(trained, predicted, labels=("trained W_f", "predicted -U O"
     Parameters
     ----------
     trained, predicted : array (n, m)
-        E.g. ``params.Wf`` and :func:`odesnn._analysis.predicted_fast_weights`.
+        E.g. ``params.Wf`` and :func:`odesnn.analysis.predicted_fast_weights`.
     labels : pair of str
     off_diagonal : bool
         Leave the diagonal out of the scatter and the statistics.
@@ -263,7 +263,7 @@ def adjoint_traces(sol, adjoint=None, neuron=0, n_points=2000, contributions=Tru
     With ``contributions=True`` a third panel shows each spike's contribution
     to ``dC/dI_o`` of that neuron: the gradient density integrated between
     the midpoints to its neighbouring spikes
-    (:func:`odesnn._analysis.spike_gradient_contributions` with ``neuron=``).
+    (:func:`odesnn.analysis.spike_gradient_contributions` with ``neuron=``).
 
     Parameters
     ----------

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import odesnn
-from odesnn import _analysis as an
+from odesnn import analysis as an
 from odesnn._problem import make_problem
 from odesnn._scipy.adjoint import adjoint
 from odesnn._scipy.forward import simulate
@@ -202,7 +202,13 @@ def test_the_xor_initialisation_is_chaotic_at_the_bifurcation_and_stable_below_i
     perturbations grow; 0.03 below it they die away. Below it a perturbation of v0 is erased before the first
     input (the two runs end identical), so the claim is checked with a perturbation of I_o too, which lasts the
     whole trial."""
-    from odesnn.training import batch_for_step, build_network, default_config, initial_voltages, make_task
+    from odesnn.training.config import (
+        batch_for_step,
+        build_network,
+        default_config,
+        initial_voltages,
+        make_task,
+    )
 
     cfg = default_config("xor", duration=300.0)
     net = build_network(cfg)

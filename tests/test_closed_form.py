@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import odesnn
-from odesnn._analysis import synaptic_charge
+from odesnn.analysis import synaptic_charge
 from odesnn.tasks.figures import FIG1_CASES, gate_response
 
 

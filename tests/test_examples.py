@@ -160,7 +160,7 @@ def test_reproduce_xor_stages_are_the_saved_networks_configs_but_for_run_length_
     steps each stage runs (along the same 2000-step schedule), where stage 2 starts, and its validation."""
     import dataclasses
 
-    from odesnn.reproduce import XOR_STAGES
+    from odesnn.tasks.reproduction import XOR_STAGES
     from odesnn.training import default_config
 
     run_length = {"steps", "lr_decay_steps", "validate_every", "validate_trials", "validate_refit"}
@@ -198,7 +198,7 @@ def test_w2_seed127_scores_its_saved_protocol_summary():
     network answers as its saved summary says: the accuracy is that of the saved parameters, not of a run."""
     import json
 
-    from odesnn.reproduce import evaluate
+    from odesnn.tasks import evaluate
 
     saved = json.loads((DOCS_DATA / "xor_w2_seed127" / "summary_refit1000_seed21.json").read_text())
     metrics, _ = evaluate(DOCS_DATA / "xor_w2_seed127", n_trials=400, refit=1000, seed=21, figures=False)

@@ -8,7 +8,6 @@ from odesnn._gradcheck import gradcheck, random_problem
 from odesnn._scipy.adjoint import adjoint
 from odesnn._scipy.forward import simulate
 
-
 # LIF with the smooth gate is the slowest case (about 20 s); LIF keeps the box gate and the reset-jump test below
 CASES = [(m, g) for g in ("box", "smooth") for m in ("nif", "qif")] + [
     ("lif", "box"), pytest.param("lif", "smooth", marks=pytest.mark.slow)]

@@ -8,15 +8,23 @@ jax.config.update("jax_enable_x64", True)
 import jax.numpy as jnp  # noqa: E402
 
 from odesnn._api import simulate as api_simulate  # noqa: E402
-from odesnn.models.cost import QuadraticCost  # noqa: E402
-from odesnn.models.gates import Gate  # noqa: E402
-from odesnn.jax import Model, Options, baseline_costs, batch_from_problems, cast, cost, simulate  # noqa: E402
-from odesnn.jax import value_and_grad  # noqa: E402
-from odesnn.models.network import Network, Params  # noqa: E402
-from odesnn.models.neurons import LIF, NIF, QIF  # noqa: E402
 from odesnn._problem import make_problem  # noqa: E402
 from odesnn._scipy.adjoint import adjoint  # noqa: E402
 from odesnn._scipy.forward import simulate as scipy_simulate  # noqa: E402
+from odesnn.jax import (  # noqa: E402
+    Model,
+    Options,
+    baseline_costs,
+    batch_from_problems,
+    cast,
+    cost,
+    simulate,
+    value_and_grad,  # noqa: E402
+)
+from odesnn.models.cost import QuadraticCost  # noqa: E402
+from odesnn.models.gates import Gate  # noqa: E402
+from odesnn.models.network import Network, Params  # noqa: E402
+from odesnn.models.neurons import LIF, NIF, QIF  # noqa: E402
 from odesnn.models.signals import Signal  # noqa: E402
 
 TIGHT = dict(solver="dopri8", rtol=1e-11, atol=1e-12, max_steps=20000, max_spikes=500, checkpoint_every=16)
@@ -242,7 +250,13 @@ def test_per_trial_gradients_are_each_trials_own_gradient():
 def _fast_crossing_case():
     """Six coupled NIF neurons driven hard (about 900 spikes per neuron per second, τ_f = 1 ms): a voltage
     crosses the whole gate zone in about 0.03 ms, while the first solver steps are far longer."""
-    from odesnn.training import batch_for_step, build_network, default_config, initial_voltages, make_task
+    from odesnn.training.config import (
+        batch_for_step,
+        build_network,
+        default_config,
+        initial_voltages,
+        make_task,
+    )
 
     cfg = default_config("autoencoder", quick=True, n_neurons=6, duration=100.0, batch_size=2,
                          task_kwargs={"period": 100.0})

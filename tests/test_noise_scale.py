@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from odesnn.training.noise_scale import noise_scale
 from odesnn.training import build_network, default_config, gradient_noise_scale
+from odesnn.training.noise_scale import noise_scale
 
 
 def test_noise_scale_recovers_a_known_mean_and_covariance():
@@ -49,7 +49,9 @@ def test_noise_scale_rejects_bad_batches(bad, match):
 def test_gradient_noise_scale_measures_the_training_steps_gradients():
     """Its batch means are the gradients the training step takes on the same batches (the plain batched
     adjoint, a code path apart from the per-trial one)."""
-    from odesnn.training import NOISE_SALT, batch_for_step, initial_voltages, jax_loss_and_grad, make_task
+    from odesnn.training.config import batch_for_step, initial_voltages, make_task
+    from odesnn.training.diagnostics import NOISE_SALT
+    from odesnn.training.objective import jax_loss_and_grad
 
     cfg = default_config("autoencoder", quick=True, n_neurons=6, duration=100.0, batch_size=3, rtol=1e-9,
                          atol=1e-11, task_kwargs={"period": 100.0})

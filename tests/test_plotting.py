@@ -13,7 +13,7 @@ import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 import odesnn  # noqa: E402
-from odesnn import _analysis as an  # noqa: E402
+from odesnn import analysis as an  # noqa: E402
 from odesnn import plotting  # noqa: E402
 from odesnn._problem import make_problem  # noqa: E402
 from odesnn._scipy.adjoint import adjoint  # noqa: E402

@@ -6,10 +6,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import odesnn
-from odesnn._analysis import synaptic_charge
 from odesnn._gradcheck import random_problem
 from odesnn._scipy.adjoint import adjoint
 from odesnn._scipy.forward import simulate
+from odesnn.analysis import synaptic_charge
 
 SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -6,8 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from odesnn.training.readout import LstsqReadout
-from odesnn.training import TrainConfig, default_config, train
+from odesnn.training import LstsqReadout, TrainConfig, default_config, train
 
 
 def _batches(rng, n_batches, N=5, n_out=2, B=3, T=40, noise=0.1):
@@ -106,7 +105,7 @@ def test_bad_arguments_are_named():
 def test_xor_readout_window_weight_fits_o_with_the_response_windows_weighted(tmp_path):
     """With ``readout_window_weight`` w the running readout is the fit with weight w inside each trial's
     response window (checked against a fit of independently built weights), and the gradient is untouched."""
-    from odesnn.training import batch_for_step, make_task
+    from odesnn.training.config import batch_for_step, make_task
 
     cfg = default_config("xor", quick=True, n_neurons=6, duration=200.0, batch_size=3, steps=3, readout="lstsq",
                          readout_decay=0.6, readout_window_weight=5.0,
@@ -208,8 +207,14 @@ def test_jax_states_match_the_scipy_backend():
     import jax
 
     import odesnn
-    from odesnn.training import (batch_for_step, build_network, initial_params, initial_voltages, jax_loss_and_grad,
-                                 jax_states, make_task)
+    from odesnn.training.config import (
+        batch_for_step,
+        build_network,
+        initial_voltages,
+        make_task,
+    )
+    from odesnn.training.objective import jax_loss_and_grad, jax_states
+    from odesnn.training.runs import initial_params
 
     jax.config.update("jax_enable_x64", True)
     cfg = default_config("xor", quick=True, n_neurons=6, duration=200.0, rtol=1e-10, atol=1e-12, batch_size=2,

@@ -33,7 +33,7 @@ def test_reproduce_quick(tmp_path, name):
         # a trained network was saved in the plain format
         assert (tmp_path / name / "params.npz").is_file() and (tmp_path / name / "config.json").is_file()
     if name in ("autoencoder", "predictive"):  # evaluated with Δ = 0: a gate width is refused, not ignored
-        from odesnn.reproduce import evaluate
+        from odesnn.tasks import evaluate
 
         with pytest.raises(ValueError, match="only XOR"):
             evaluate(tmp_path / name, width=0.5)
@@ -65,7 +65,7 @@ def test_reproduce_quick(tmp_path, name):
         assert sum(sum(r.values()) for r in again["confusion"].values()) == 6
         import shutil
 
-        from odesnn.reproduce import evaluate
+        from odesnn.tasks import evaluate
 
         # `--seed` draws the trials independently of the run's training seed: the same network saved as if
         # trained with another seed scores exactly the same on them
@@ -105,7 +105,7 @@ def test_reproduce_quick(tmp_path, name):
         arrays["O"] = np.zeros_like(arrays["O"])
         np.savez(silent / "params.npz", **arrays)
         quiet, no_data = evaluate(silent, n_trials=6, figures=False)
-        from odesnn.reproduce import write_evaluation
+        from odesnn.tasks.scoring import write_evaluation
 
         with pytest.raises(ValueError, match="figures=True"):  # nothing to draw: said, not a crash
             write_evaluation(tmp_path / "nothing", quiet, no_data)
@@ -190,8 +190,14 @@ def test_w_self_fraction_couples_only_the_first_neurons_to_themselves():
 def test_xor_readouts_from_jax_match_scipy():
     """The batched JAX readouts used for XOR accuracy agree with the SciPy reference."""
     from odesnn import simulate
-    from odesnn.reproduce import jax_readouts
-    from odesnn.training import batch_for_step, build_network, default_config, initial_voltages, make_task
+    from odesnn.tasks.scoring import jax_readouts
+    from odesnn.training.config import (
+        batch_for_step,
+        build_network,
+        default_config,
+        initial_voltages,
+        make_task,
+    )
 
     cfg = default_config("xor", quick=True, rtol=1e-9, atol=1e-11, n_neurons=6, duration=300.0,
                          task_kwargs={"first_range": (20.0, 40.0), "gap_range": (40.0, 60.0),
@@ -210,8 +216,8 @@ def test_xor_readouts_from_jax_match_scipy():
 
 def test_xor_figure_shows_the_papers_six_trial_types():
     """Figure 4's panels A-F: first pulse + then -, each with desired output -, + and null."""
-    from odesnn.reproduce import figure_trials
     from odesnn.tasks import xor
+    from odesnn.tasks.scoring import figure_trials
 
     batch = xor().sample(np.random.default_rng(5), 60)
     idx = figure_trials(batch)
@@ -226,8 +232,14 @@ def test_xor_figure_shows_the_papers_six_trial_types():
 def test_refit_readout_is_the_least_squares_readout_of_scipy_states():
     """The refitted readout equals an independent least-squares fit to SciPy-simulated states of the same trials."""
     from odesnn import simulate
-    from odesnn.reproduce import FIT_SALT, refit_readout
-    from odesnn.training import batch_for_step, build_network, default_config, initial_voltages, make_task
+    from odesnn.tasks.scoring import FIT_SALT, refit_readout
+    from odesnn.training.config import (
+        batch_for_step,
+        build_network,
+        default_config,
+        initial_voltages,
+        make_task,
+    )
 
     cfg = default_config("xor", quick=True, rtol=1e-9, atol=1e-11, n_neurons=6, duration=200.0,
                          init={"w_scale": 0.5, "u_scale": 1.0, "o_scale": 0.2, "i0_scale": 0.005, "i0_mean": 0.01},
@@ -266,7 +278,7 @@ def test_refit_readout_is_the_least_squares_readout_of_scipy_states():
 
 
 def test_decoding_accuracy_of_separable_and_of_random_labels():
-    from odesnn.reproduce import decoding_accuracy
+    from odesnn.tasks.scoring import decoding_accuracy
 
     rng = np.random.default_rng(3)
     y = rng.choice([-1.0, 1.0], size=400)
@@ -280,17 +292,18 @@ def test_decoding_accuracy_of_separable_and_of_random_labels():
 def test_pick_runs_screens_on_the_first_seed_and_confirms_the_best_on_the_others(tmp_path, capsys):
     """``pick_runs`` / ``odesnn pick``: every run's screening score is ``evaluate``'s on the first seed; the
     ``top`` best by accuracy (then error) are scored on the other seeds, and the best mean over all seeds wins."""
-    from odesnn.training.validation import rank
     from odesnn.cli import main
-    from odesnn.reproduce import evaluate, pick_runs
-    from odesnn.training import _write_run, build_network, default_config, initial_params
+    from odesnn.tasks import evaluate, pick_runs
+    from odesnn.training import build_network, default_config
+    from odesnn.training.runs import initial_params, write_run
+    from odesnn.training.validation import rank
 
     runs = []
     for seed in (1, 2, 3):  # three networks of one task that differ by chance
         cfg = default_config("xor", quick=True, n_neurons=6, duration=200.0, seed=seed,
                              init={"w_scale": 0.5, "u_scale": 1.0, "o_scale": 0.2, "i0_scale": 0.005})
         net = build_network(cfg)
-        _write_run(tmp_path / f"run{seed}", cfg, net, initial_params(cfg, net))
+        write_run(tmp_path / f"run{seed}", cfg, net, initial_params(cfg, net))
         runs.append(str(tmp_path / f"run{seed}"))
     result = pick_runs(runs, seeds=(5, 6), top=2, refit=4, n_trials=6)
 
@@ -316,15 +329,16 @@ def test_pick_runs_screens_on_the_first_seed_and_confirms_the_best_on_the_others
 def test_pick_runs_leaves_out_a_run_that_fails_and_goes_on(tmp_path, monkeypatch, capsys):
     """A run whose trials fail to simulate (``evaluate`` raises ``RuntimeError``) drops out of the pick, on the
     screening seed or a later one; the others are still scored and ranked, and every score is logged as made."""
-    import odesnn.reproduce as rp
+    import odesnn.tasks.pick as rp
     from odesnn.cli import main
-    from odesnn.training import _write_run, build_network, default_config, initial_params
+    from odesnn.training import build_network, default_config
+    from odesnn.training.runs import initial_params, write_run
 
     cfg = default_config("xor", quick=True, n_neurons=6)
     net = build_network(cfg)
     runs = []
     for name in ("a", "b", "c", "d"):
-        _write_run(tmp_path / name, cfg, net, initial_params(cfg, net))
+        write_run(tmp_path / name, cfg, net, initial_params(cfg, net))
         runs.append(str(tmp_path / name))
     table = {("a", 5): None, ("b", 5): 0.9, ("b", 6): None, ("c", 5): 0.8, ("c", 6): 0.7, ("d", 5): 0.5}
 
@@ -362,20 +376,21 @@ def test_pick_runs_leaves_out_a_run_that_fails_and_goes_on(tmp_path, monkeypatch
     ({"runs": ["no/such/run"]}, FileNotFoundError, "`runs`: .*no/such/run"),
 ])
 def test_pick_runs_refuses_bad_arguments_by_name(tmp_path, kwargs, error, message):
-    from odesnn.reproduce import pick_runs
+    from odesnn.tasks import pick_runs
 
     with pytest.raises(error, match=message):
         pick_runs(**{"runs": ["no/such/run"], **kwargs})
 
 
 def test_pick_runs_refuses_runs_of_two_tasks(tmp_path):
-    from odesnn.reproduce import pick_runs
-    from odesnn.training import _write_run, build_network, default_config, initial_params
+    from odesnn.tasks import pick_runs
+    from odesnn.training import build_network, default_config
+    from odesnn.training.runs import initial_params, write_run
 
     for task in ("xor", "autoencoder"):
         cfg = default_config(task, quick=True)
         net = build_network(cfg)
-        _write_run(tmp_path / task, cfg, net, initial_params(cfg, net))
+        write_run(tmp_path / task, cfg, net, initial_params(cfg, net))
     message = r"`runs`: '.*autoencoder' is a run of the autoencoder task, '.*xor' of the xor task"
     with pytest.raises(ValueError, match=message):
         pick_runs([tmp_path / "xor", tmp_path / "autoencoder"])

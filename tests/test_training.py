@@ -2,7 +2,6 @@
 
 import dataclasses
 import json
-import os
 import random
 import signal
 import subprocess
@@ -14,7 +13,8 @@ import numpy as np
 import pytest
 
 from odesnn import _io
-from odesnn.tasks import autoencoder, predictive, xor, PREDICTIVE_A
+from odesnn.tasks import xor
+from odesnn.tasks.sinusoid import PREDICTIVE_A, autoencoder, predictive
 from odesnn.training import TrainConfig, default_config, train
 
 SMALL = {"n_neurons": 6, "duration": 100.0, "batch_size": 2, "steps": 6, "checkpoint_every": 2, "eval_trials": 1,
@@ -154,7 +154,13 @@ def test_config_rejects_bad_values():
 def test_per_trial_clipping_caps_each_trial_at_a_multiple_of_the_median():
     """``trial_clip``: each trial's gradient, computed alone, is scaled to at most factor x the median norm."""
     from odesnn.jax import Model, make_batch, value_and_grad
-    from odesnn.training import batch_for_step, build_network, initial_voltages, jax_loss_and_grad, make_task
+    from odesnn.training.config import (
+        batch_for_step,
+        build_network,
+        initial_voltages,
+        make_task,
+    )
+    from odesnn.training.objective import jax_loss_and_grad
 
     cfg = default_config("autoencoder", quick=True, **{**SMALL, "batch_size": 5, "rtol": 1e-9, "atol": 1e-11})
     net = build_network(cfg)
@@ -320,7 +326,8 @@ def test_config_integers_take_numpy_ints_and_refuse_bools():
 
 
 def _first_params(cfg):
-    from odesnn.training import build_network, initial_params
+    from odesnn.training import build_network
+    from odesnn.training.runs import initial_params
 
     return initial_params(cfg, build_network(cfg))
 
@@ -406,7 +413,9 @@ def _records(run):
 def _scipy_validation_scores(cfg, run_dir):
     """The validation scores of the network saved in ``run_dir``, recomputed with the SciPy backend."""
     from odesnn import simulate
-    from odesnn.training import load_run, make_task, validation_batch
+    from odesnn.training import load_run
+    from odesnn.training.config import make_task
+    from odesnn.training.loop import validation_batch
 
     _, net, params = load_run(run_dir)
     task = make_task(cfg)
@@ -513,8 +522,10 @@ def test_validate_refit_scores_and_keeps_the_least_squares_readout_of_other_held
     of the refitting trials, and its recorded scores are those of that readout on the validation trials: the
     XOR accuracy is the fraction of them decided right."""
     from odesnn import simulate
+    from odesnn.training import load_run
+    from odesnn.training.config import make_task
+    from odesnn.training.loop import validation_batch
     from odesnn.training.validation import rank
-    from odesnn.training import load_run, make_task, validation_batch
 
     cfg = default_config("xor", quick=True, n_neurons=6, duration=200.0, batch_size=2, steps=1, validate_every=1,
                          validate_trials=6, validate_refit=4, readout_ridge=1e-12, rtol=1e-9, atol=1e-11, lr=1e-4,

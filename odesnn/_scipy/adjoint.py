@@ -8,9 +8,9 @@ import numpy as np
 
 from .. import _dynamics as dyn
 from .._checks import check_horizon
-from ..models.network import Params, State
 from .._problem import unpack
 from .._solution import Solution
+from ..models.network import Params, State
 from ._integrate import THRESHOLD, DenseSolution, integrate_breakpoints
 
 

@@ -13,8 +13,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..models.network import State
 from .._problem import Problem
+from ..models.network import State
 
 __all__ = ["Batch", "batch_from_problems"]
 

@@ -4,8 +4,16 @@ Both backends, the adjoint and forward sensitivity evaluate these objects (throu
 :mod:`odesnn._dynamics`); nothing here depends on a backend.
 """
 
-from .cost import Cost as Cost, QuadraticCost as QuadraticCost
-from .gates import Gate as Gate, register_gate_profile as register_gate_profile
-from .network import Network as Network, Params as Params, State as State
-from .neurons import LIF as LIF, NIF as NIF, QIF as QIF, NeuronModel as NeuronModel, Threshold as Threshold
+from .cost import Cost as Cost
+from .cost import QuadraticCost as QuadraticCost
+from .gates import Gate as Gate
+from .gates import register_gate_profile as register_gate_profile
+from .network import Network as Network
+from .network import Params as Params
+from .network import State as State
+from .neurons import LIF as LIF
+from .neurons import NIF as NIF
+from .neurons import QIF as QIF
+from .neurons import NeuronModel as NeuronModel
+from .neurons import Threshold as Threshold
 from .signals import Signal as Signal

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._analysis import synaptic_charge
+from ..analysis import synaptic_charge
 from .._api import simulate
 from ..models.gates import Gate
 from ..models.network import Network, Params
