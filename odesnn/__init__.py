@@ -11,6 +11,7 @@ from ._gradient import gradient as gradient
 from ._io import load as load
 from ._io import save as save
 from ._solution import SimulationError as SimulationError
+from ._solution import Gradient as Gradient
 from ._solution import Solution as Solution
 from .models import LIF as LIF
 from .models import NIF as NIF

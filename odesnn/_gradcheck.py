@@ -82,7 +82,7 @@ def gradcheck(model="nif", backend="scipy", gate="smooth", neurons=8, duration=1
     adj = adjoint(sol).grads
     t_adj = time.perf_counter() - t0
     t0 = time.perf_counter()
-    _, fwd, _ = forward_sensitivity(problem, **opts)
+    fwd = forward_sensitivity(problem, **opts).grads
     t_fwd = time.perf_counter() - t0
     dirs = fd_directions(problem.net, problem.params, n_directions, seed=seed)
     t0 = time.perf_counter()

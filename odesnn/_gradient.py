@@ -9,6 +9,7 @@ import numpy as np
 from ._api import _check_backend, _scipy_options
 from ._checks import check_horizon
 from ._problem import make_problem
+from ._solution import Gradient
 from .models.network import Params
 
 
@@ -42,9 +43,12 @@ def gradient(net, params, inputs=None, target=None, t_span=None, *, v0=None, s0=
 
     Returns
     -------
-    cost : float
-    grads : Params
-        Same structure as ``params``.
+    Gradient
+        ``cost``, ``grads`` (a :class:`Params` shaped like ``params``), the
+        ``method`` and ``backend``, and where the method gives them the
+        gradient with respect to the initial state (``x0``), the dense adjoint
+        (``sol``) and the forward solution. It unpacks as
+        ``cost, grads = odesnn.gradient(...)``.
     """
     _check_backend(backend)
     if method not in ("adjoint", "forward", "fd"):
@@ -68,7 +72,8 @@ def gradient(net, params, inputs=None, target=None, t_span=None, *, v0=None, s0=
         if adjoint_horizon is not None:
             options = {**options, "adjoint_horizon": adjoint_horizon}
         value, grads = value_and_grad(problem.params, problem, **options)
-        return float(value), Params(*(np.asarray(g) for g in grads))
+        return Gradient(float(value), Params(*(np.asarray(g) for g in grads)), method="adjoint", backend="jax",
+                        stats={"horizon": adjoint_horizon})
     opts = dict(options)
     if "solver" in opts:
         opts["method"] = opts.pop("solver")
@@ -77,13 +82,11 @@ def gradient(net, params, inputs=None, target=None, t_span=None, *, v0=None, s0=
         from ._scipy.adjoint import adjoint
         from ._scipy.forward import simulate
 
-        sol = simulate(problem, **opts)
-        return sol.cost, adjoint(sol, horizon=adjoint_horizon).grads
+        return adjoint(simulate(problem, **opts), horizon=adjoint_horizon)
     if method == "forward":
         from ._scipy.sensitivity import forward_sensitivity
 
-        cost, grads, _ = forward_sensitivity(problem, horizon=adjoint_horizon, **opts)
-        return cost, grads
+        return forward_sensitivity(problem, horizon=adjoint_horizon, **opts)
     from ._fd import fd_directions, finite_differences
     from ._scipy.forward import simulate
 
@@ -98,4 +101,6 @@ def gradient(net, params, inputs=None, target=None, t_span=None, *, v0=None, s0=
         for d, val in zip(dirs.get(name, []), fd.get(name, [])):
             g[d != 0] = val
         out.append(g)
-    return cost_fn(problem.params), Params(*out)
+    sol = simulate(problem, **opts)
+    return Gradient(sol.cost, Params(*out), method="fd", backend="scipy", forward=sol,
+                    stats={"n_spikes": sol.n_spikes, "fd_step": fd_step})

@@ -1,4 +1,4 @@
-"""One result type for both backends."""
+"""The result types, one for simulation and one for gradients, each shared by both backends."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-__all__ = ["Solution", "SimulationError", "RESULTS"]
+__all__ = ["Solution", "Gradient", "SimulationError", "RESULTS"]
 
 RESULTS = {
     0: "The solver successfully reached the end of the integration interval.",
@@ -86,3 +86,54 @@ class Solution:
             f"Solution(backend={self.backend!r}, status={self.status}, t=[{self.t[0]:g}, {self.t[-1]:g}] ms, "
             f"N={self.v.shape[-1]}, n_spikes={self.n_spikes}, cost={self.cost:.6g}, stats={self.stats})"
         )
+
+
+@dataclass
+class Gradient:
+    """Result of :func:`odesnn.gradient`, whatever the method and the backend.
+
+    It unpacks as ``(cost, grads)``: ``cost, grads = odesnn.gradient(...)``.
+
+    Attributes
+    ----------
+    cost : float
+        ``C = ∫ l dt`` over the whole interval.
+    grads : Params
+        ``dC/dW, dC/dWf, dC/dU, dC/dO, dC/dI0``, shaped like the parameters.
+    method : {"adjoint", "forward", "fd"}
+        How the gradient was computed: the adjoint equations, forward
+        sensitivity (RTRL) or central finite differences.
+    backend : {"scipy", "jax"}
+        The backend that computed it.
+    x0 : State or None
+        ``dC/d(v0, s0, sf0)``, the gradient with respect to the initial state
+        (SciPy adjoint); ``None`` where the method does not give it.
+    sol : callable or None
+        Dense adjoint ``sol(t) -> State(p_v, p_s, p_f)`` in the paper's
+        variables (SciPy adjoint), for :func:`odesnn.plotting.adjoint_traces`
+        and :func:`odesnn.analysis.spike_gradient_contributions`.
+    forward : Solution or None
+        The forward simulation the gradient was taken along (SciPy adjoint).
+    stats : dict
+        Method details: ``n_spikes``, and ``fd_step`` for finite differences.
+    """
+
+    cost: float
+    grads: Any
+    method: str = "adjoint"
+    backend: str = "scipy"
+    x0: Any = None
+    sol: Callable | None = field(default=None, repr=False)
+    forward: Solution | None = field(default=None, repr=False)
+    stats: dict = field(default_factory=dict)
+
+    def __iter__(self):
+        return iter((self.cost, self.grads))
+
+    def __repr__(self):
+        return (f"Gradient(method={self.method!r}, backend={self.backend!r}, cost={self.cost:.6g}, "
+                f"grad_norm={self.norm():.6g}, stats={self.stats})")
+
+    def norm(self) -> float:
+        """The Euclidean norm of the whole gradient (all parameter groups together)."""
+        return float(np.sqrt(sum(np.sum(np.square(np.asarray(g, dtype=float))) for g in self.grads)))

@@ -269,7 +269,7 @@ def adjoint_traces(sol, adjoint=None, neuron=0, n_points=2000, contributions=Tru
     ----------
     sol : Solution
         SciPy-backend solution.
-    adjoint : AdjointResult, optional
+    adjoint : Gradient, optional
         From :func:`odesnn._scipy.adjoint.adjoint` (computed if omitted).
     neuron : int
     n_points : int

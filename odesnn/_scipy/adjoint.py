@@ -2,35 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from .. import _dynamics as dyn
 from .._checks import check_horizon
 from .._problem import unpack
-from .._solution import Solution
+from .._solution import Gradient, Solution
 from ..models.network import Params, State
 from ._integrate import THRESHOLD, DenseSolution, integrate_breakpoints
-
-
-@dataclass
-class AdjointResult:
-    """Gradient from the adjoint method.
-
-    Attributes
-    ----------
-    grads : Params
-        ``dC/dW, dC/dWf, dC/dU, dC/dO, dC/dI0``.
-    x0 : State
-        ``dC/d(v0, s0, sf0)``.
-    sol : callable
-        Dense adjoint ``sol(t) -> State(p_v, p_s, p_f)`` (the paper's variables).
-    """
-
-    grads: Params
-    x0: State
-    sol: object
 
 
 def _layout(net):
@@ -39,7 +18,7 @@ def _layout(net):
     return np.cumsum([0] + sizes)
 
 
-def adjoint(fwd: Solution, *, method=None, rtol=None, atol=None, horizon=None) -> AdjointResult:
+def adjoint(fwd: Solution, *, method=None, rtol=None, atol=None, horizon=None) -> Gradient:
     """Gradient of ``fwd.cost`` with respect to the parameters, by the adjoint method.
 
     Tolerances default to those of the forward solve. With a ``horizon`` ``h``
@@ -106,5 +85,8 @@ def adjoint(fwd: Solution, *, method=None, rtol=None, atol=None, horizon=None) -
     lam_v = p0.v - G0 * (p0.s + p0.sf) if Nf else p0.v - G0 * p0.s
     x0_grad = State(lam_v, net.tau * p0.s, net.tau_f * p0.sf if Nf else p0.sf)
     adj_dense = DenseSolution(sorted(segments, key=lambda seg: seg.t0))
-    return AdjointResult(grads, x0_grad, lambda t: State(*np.split(np.asarray(adj_dense(t))[..., :cut[3]],
-                                                                   cut[1:3], axis=-1)))
+    def dense_adjoint(t):
+        return State(*np.split(np.asarray(adj_dense(t))[..., :cut[3]], cut[1:3], axis=-1))
+
+    return Gradient(fwd.cost, grads, method="adjoint", backend="scipy", x0=x0_grad, sol=dense_adjoint, forward=fwd,
+                    stats={"n_spikes": fwd.n_spikes, "horizon": horizon})

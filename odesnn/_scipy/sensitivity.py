@@ -17,6 +17,7 @@ from .. import _dynamics as dyn
 from .._checks import check_horizon
 from .._problem import Problem, pack, unpack
 from ..models.network import Params, State
+from .._solution import Gradient
 from ._integrate import THRESHOLD, Events, integrate_events
 from .forward import apply_event
 
@@ -34,7 +35,7 @@ def _direct_current_derivative(net, x, i_t):
 
 def forward_sensitivity(problem: Problem, *, method="DOP853", rtol=1e-10, atol=1e-12, max_steps=1_000_000,
                         max_events=1_000_000, horizon=None):
-    """Cost and its gradient by forward sensitivity. Returns ``(cost, grads: Params, n_spikes)``.
+    """Cost and its gradient by forward sensitivity, as a :class:`~odesnn.Gradient` (``stats["n_spikes"]``).
 
     With a ``horizon`` ``h`` (ms) the state sensitivities decay as ``dS/dt``
     gains ``-S/h``: the same discounted gradient as :func:`~.adjoint.adjoint`
@@ -115,4 +116,5 @@ def forward_sensitivity(problem: Problem, *, method="DOP853", rtol=1e-10, atol=1
     grads = Params(J[sizes[0]:sizes[1]].reshape(N, N), J[sizes[1]:sizes[2]].reshape(N, Nf),
                    J[sizes[2]:sizes[3]].reshape(N, M), JO, J[sizes[3]:sizes[4]])
     n_spikes = sum(1 for rec in records if events.kind[rec.index] == THRESHOLD)
-    return float(y_end[nx]), grads, n_spikes
+    return Gradient(float(y_end[nx]), grads, method="forward", backend="scipy",
+                    stats={"n_spikes": n_spikes, "horizon": horizon})

@@ -45,7 +45,7 @@ def spike_gradient_contributions(sol, adjoint=None, param="I0", window=None, neu
     ----------
     sol : Solution
         SciPy-backend solution (it carries the dense output).
-    adjoint : AdjointResult, optional
+    adjoint : Gradient, optional
         From :func:`odesnn._scipy.adjoint.adjoint` (computed if omitted).
     param : {"I0", "W", "Wf", "U", "O"}
         Parameter group.
