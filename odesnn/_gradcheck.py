@@ -59,15 +59,31 @@ def random_problem(model="nif", gate="smooth", neurons=8, duration=100.0, seed=0
     raise RuntimeError(f"could not make the random {model} network fire {min_spikes} spikes (got {n})")
 
 
+#: The bound each relative error of :func:`gradcheck` is held against (its ``verdict``): the adjoint and forward
+#: sensitivity solve one ODE system two ways to a tolerance of 1e-12, finite differences carry truncation and
+#: cancellation errors of order ``sqrt(eps)``, and the JAX backend solves at its own tolerance.
+BOUNDS = {"adjoint_vs_forward": 1e-8, "adjoint_vs_fd": 1e-6, "forward_vs_fd": 1e-6, "jax_vs_scipy": 1e-5}
+
+
+def _no_progress(stage, units=1):
+    pass
+
+
+_no_progress.set_total = lambda total: None
+
+
 def gradcheck(model="nif", backend="scipy", gate="smooth", neurons=8, duration=100.0, seed=0, save_dir=None,
-              rtol=1e-12, atol=1e-12, n_directions=2, steps=(1e-3, 1e-4, 1e-5, 1e-6, 1e-7)):
+              rtol=1e-12, atol=1e-12, n_directions=2, steps=(1e-3, 1e-4, 1e-5, 1e-6, 1e-7), progress=None):
     """Compute the gradient three ways on a random network and report their agreement.
 
     Returns a dict with ``n_spikes``, ``loss``, ``adjoint_vs_fd``,
     ``forward_vs_fd``, ``adjoint_vs_forward`` (each the maximum over
     parameter groups of ``‖a-b‖/‖b‖``; FD comparisons use projections onto
     random directions at the best of a sweep of step sizes), per-group
-    errors and timings.
+    errors and timings; ``verdict`` holds each of those errors beside its bound
+    (:data:`BOUNDS`) and whether it passed, and ``passed`` whether all did.
+    ``progress(stage, units)``, if given, is called as the work proceeds (its
+    ``set_total`` first, with the number of units).
     """
     if backend not in ("scipy", "jax"):
         raise ValueError(f"`backend`={backend!r} unknown; known: ('scipy', 'jax')")
@@ -75,18 +91,29 @@ def gradcheck(model="nif", backend="scipy", gate="smooth", neurons=8, duration=1
     from ._scipy.forward import simulate
     from ._scipy.sensitivity import forward_sensitivity
 
+    progress = progress or _no_progress
     problem = random_problem(model, gate, neurons, duration, seed)
+    dirs = fd_directions(problem.net, problem.params, n_directions, seed=seed)
+    n_fd = 2 * len(steps) * sum(len(d) for d in dirs.values())
+    progress.set_total(2 + n_fd + (backend == "jax"))
     opts = dict(rtol=rtol, atol=atol)
     t0 = time.perf_counter()
     sol = simulate(problem, **opts)
     adj = adjoint(sol).grads
     t_adj = time.perf_counter() - t0
+    progress("adjoint")
     t0 = time.perf_counter()
     fwd = forward_sensitivity(problem, **opts).grads
     t_fwd = time.perf_counter() - t0
-    dirs = fd_directions(problem.net, problem.params, n_directions, seed=seed)
+    progress("forward sensitivity")
+
+    def perturbed_cost(p):
+        cost = simulate(problem.with_params(p), **opts).cost
+        progress("finite differences")
+        return cost
+
     t0 = time.perf_counter()
-    fd = finite_differences(lambda p: simulate(problem.with_params(p), **opts).cost, problem.params, dirs, steps)
+    fd = finite_differences(perturbed_cost, problem.params, dirs, steps)
     t_fd = time.perf_counter() - t0
     h_adj, e_adj, errs_adj = best_fd_agreement(adj, dirs, fd)
     h_fwd, e_fwd, _ = best_fd_agreement(fwd, dirs, fd)
@@ -105,6 +132,10 @@ def gradcheck(model="nif", backend="scipy", gate="smooth", neurons=8, duration=1
     }
     if backend == "jax":
         report.update(_jax_comparison(problem, adj, sol, rtol, atol))
+        progress("jax")
+    report["verdict"] = {key: {"error": float(report[key]), "bound": bound, "pass": bool(report[key] <= bound)}
+                         for key, bound in BOUNDS.items() if key in report}
+    report["passed"] = all(check["pass"] for check in report["verdict"].values())
     if save_dir is not None:
         write_gradcheck(save_dir, problem, adj, report)
     return report

@@ -63,3 +63,42 @@ def test_a_saved_train_config_can_be_passed_back_as_config(tmp_path):
     with pytest.raises(SystemExit, match="JSON object"):
         config_overrides(str(path), "xor")
     assert config_overrides(None, "xor") == {}
+
+
+def test_gradcheck_prints_a_verdict_against_each_bound_and_fails_by_exit_code(monkeypatch, capsys):
+    """The verdict holds each relative error against its bound; one error above its bound makes the command FAIL
+    with exit code 1 (the report here is made up: the real gradcheck is checked in test_examples.py)."""
+    import odesnn._gradcheck as gc
+    from odesnn.cli import main
+
+    def fake(*args, progress=None, **kwargs):
+        report = {"model": "nif", "gate": "smooth", "backend": "scipy", "neurons": 3, "duration": 20.0, "seed": 0,
+                  "n_spikes": 21, "loss": 0.5, "adjoint_vs_forward": 3e-9, "adjoint_vs_fd": 2e-6,
+                  "forward_vs_fd": 4e-8}
+        report["verdict"] = {k: {"error": report[k], "bound": b, "pass": report[k] <= b}
+                             for k, b in gc.BOUNDS.items() if k in report}
+        report["passed"] = all(c["pass"] for c in report["verdict"].values())
+        return report
+
+    monkeypatch.setattr(gc, "gradcheck", fake)
+    assert main(["gradcheck", "--no-progress"]) == 1
+    out = capsys.readouterr().out
+    assert "adjoint_vs_fd      2.000e-06  (bound 1e-06)  FAIL" in out
+    assert "adjoint_vs_forward 3.000e-09  (bound 1e-08)  PASS" in out
+    assert out.strip().endswith("FAIL: adjoint_vs_fd above the bound")
+
+
+def test_every_option_has_help_and_shows_its_default():
+    from odesnn.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    for name, p in sub.choices.items():
+        for action in p._actions:
+            if action.dest == "help":
+                continue
+            assert action.help, f"odesnn {name}: {action.option_strings or action.dest} has no help"
+        text = p.format_help()
+        for action in p._actions:
+            if action.default not in (None, False) and action.option_strings and action.dest != "help":
+                assert f"(default: {action.default})" in " ".join(text.split()), (name, action.dest)

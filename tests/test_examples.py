@@ -41,6 +41,10 @@ def test_gate_demo(tmp_path):
 def test_gradient_check():
     report = load("gradient_check").main(neurons=3, duration=20.0)
     assert report["adjoint_vs_forward"] < 1e-6 and report["adjoint_vs_fd"] < 1e-3
+    # the verdict holds each error against its bound, and passes only if every one is within it
+    for key, check in report["verdict"].items():
+        assert check["error"] == report[key] and check["pass"] == (report[key] <= check["bound"])
+    assert report["passed"] == all(c["pass"] for c in report["verdict"].values())
 
 
 def test_custom_neuron():

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 import time
 import warnings
 from pathlib import Path
@@ -13,6 +12,7 @@ import numpy as np
 
 from .._solution import SimulationError
 from ..models import Params
+from .._progress import training_bar
 from .checkpoint import (
     checkpoint_path,
     read_checkpoint,
@@ -55,27 +55,14 @@ class TrainingDiverged(RuntimeError):
     """
 
 
-class _Progress:
-    def __init__(self, total, start, stream=sys.stderr):
-        self.total, self.start_step, self.stream = total, start, stream
-        self.t0 = time.perf_counter()
-        self.val = ""  # the last validation's score, shown until the next one
-
-    def update(self, step, loss, rate, scores=None):
-        if scores is not None:
-            self.val = (f"  val acc {scores['accuracy']:.3f}" if "accuracy" in scores
-                        else f"  val err {scores['rel_error']:.4g}")
-        done = step + 1 - self.start_step
-        elapsed = time.perf_counter() - self.t0
-        sps = done / elapsed if elapsed > 0 else float("nan")
-        eta = (self.total - step - 1) / sps if sps > 0 else float("nan")
-        rate_txt = "   n/a" if rate is None else f"{rate:6.1f}"
-        self.stream.write(f"\rstep {step + 1:>5}/{self.total}  loss {loss:.5g}  spikes/neuron/s {rate_txt}  "
-                          f"{sps:.2f} steps/s  ETA {eta:6.0f} s{self.val} ")
-        self.stream.flush()
-
-    def close(self):
-        self.stream.write("\n")
+def _show(bar, loss, rate, scores):
+    """Put the step's loss, spike rate and (when validated) score beside the training bar."""
+    if scores is not None:
+        bar.val = (f"val acc {scores['accuracy']:.3f}" if "accuracy" in scores
+                   else f"val err {scores['rel_error']:.4g}")
+    text = f"loss {loss:.5g}, spikes/neuron/s {'n/a' if rate is None else f'{rate:.1f}'}"
+    bar.set_postfix_str(text + (f", {bar.val}" if getattr(bar, "val", "") else ""), refresh=False)
+    bar.update(1)
 
 
 def validation_batch(cfg: TrainConfig, task, fit=False):
@@ -165,7 +152,7 @@ def train(cfg: TrainConfig, out, resume=False, loss_and_grad=None, progress=True
                 log("validation of the start: " + ", ".join(f"{k} {v:.4g}" for k, v in scores.items()))
     trained = stepped_groups(cfg)  # with the least-squares readout, O is set by `readout`, not stepped
     mask = Params(*(1.0 if name in trained else 0.0 for name in Params._fields))
-    bar = _Progress(cfg.steps, start) if progress else None
+    bar = training_bar(cfg.steps, start, enabled=progress)
     rate = None
     skipped_in_a_row = 0
     for step in range(start, cfg.steps):
@@ -213,13 +200,11 @@ def train(cfg: TrainConfig, out, resume=False, loss_and_grad=None, progress=True
                     best.record(step + 1, scores, cfg.validate_trials)
         with open(metrics_path, "a") as fh:
             fh.write(json.dumps(record) + "\n")
-        if bar:
-            bar.update(step, loss, rate, scores)
+        _show(bar, loss, rate, scores)
         skipped_in_a_row = 0 if finite else skipped_in_a_row + 1
         if skipped_in_a_row >= cfg.max_skipped:
             write_checkpoint(out, step + 1, params, opt_state, readout)
-            if bar:
-                bar.close()
+            bar.close()
             rate_txt = "" if rate is None else f"; last rate {rate:.0f} spikes/neuron/s"
             raise TrainingDiverged(
                 f"{skipped_in_a_row} consecutive batches skipped (steps {step + 1 - skipped_in_a_row}..{step}): "
@@ -230,8 +215,7 @@ def train(cfg: TrainConfig, out, resume=False, loss_and_grad=None, progress=True
             write_run(snapshot_path(out, step + 1), cfg, net, params, readout)
         if (step + 1) % cfg.checkpoint_every == 0 or step + 1 == cfg.steps:
             write_checkpoint(out, step + 1, params, opt_state, readout)
-    if bar:
-        bar.close()
+    bar.close()
     if best is not None and best.scores is not None:
         log(f"best validation: after step {best.steps}, " + ", ".join(f"{k} {v:.4g}" for k, v in
                                                                        best.scores.items()) + f" ({best.directory})")
