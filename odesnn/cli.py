@@ -218,7 +218,9 @@ def _add_reproduce(sub):
     p = sub.add_parser("reproduce", help="train with the paper's settings, evaluate and draw the figures")
     p.add_argument("name", choices=["gate", "autoencoder", "predictive", "xor"], help="the figure or task to reproduce")
     p.add_argument("--out", default="reproduce", help="directory; the run goes into OUT/NAME")
-    p.add_argument("--quick", action="store_true", help="a run of about a minute")
+    p.add_argument("--quick", action="store_true", help="a smoke run of under a minute (the same steps, tiny)")
+    p.add_argument("--candidates", type=int, default=None, metavar="N",
+                   help="xor: how many 8-step candidate stages the pick chooses among (default: the recipe's 56)")
     p.set_defaults(func=_cmd_reproduce)
 
 
@@ -228,7 +230,9 @@ def _cmd_reproduce(args):
     from .tasks.reproduction import reproduce
 
     jax.config.update("jax_enable_x64", True)
-    summary = reproduce(args.name, args.out, args.quick)
+    if args.candidates is not None and args.name != "xor":
+        raise SystemExit(f"odesnn reproduce: --candidates is for xor, not {args.name}")
+    summary = reproduce(args.name, args.out, args.quick, candidates=args.candidates)
     print(json.dumps(summary, indent=2, default=float))
     return 0
 

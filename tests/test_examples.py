@@ -159,24 +159,36 @@ def test_latch_w2_config_is_the_one_that_trained_the_saved_network():
     assert json.loads((DOCS_DATA / "xor_latch_w2" / "validation.json").read_text())["steps"] == 10
 
 
-def test_reproduce_xor_stages_are_the_saved_networks_configs_but_for_run_length_and_validation():
-    """``odesnn reproduce xor`` runs latch_seed3.json then latch_h200.json: the same settings but for how many
-    steps each stage runs (along the same 2000-step schedule), where stage 2 starts, and its validation."""
+def test_reproduce_xor_recipe_is_the_saved_networks_configs_but_for_run_length_and_validation():
+    """``odesnn reproduce xor`` runs the recipe in odesnn/tasks/recipes/xor.json: latch_seed3.json, latch_h200.json
+    and latch_w2.json, the same settings but for how many steps each stage runs (along the same 2000-step
+    schedule), where each stage starts, and its validation; then candidate stages of soup_w2.json on its batch
+    seeds, one of which (127) made docs/data/xor_w2_seed127, picked on seeds 13/17/19 and scored on seed 21."""
     import dataclasses
 
-    from odesnn.tasks.reproduction import XOR_STAGES
+    from odesnn.tasks.xor_recipe import load_recipe
     from odesnn.training import default_config
 
+    recipe = load_recipe()
     run_length = {"steps", "lr_decay_steps", "validate_every", "validate_trials", "validate_refit"}
-    for stage, example in zip(XOR_STAGES, ("latch_seed3.json", "latch_h200.json")):
+    examples = ("latch_seed3.json", "latch_h200.json", "latch_w2.json")
+    assert [s["name"] for s in recipe["stages"]] == ["latch", "h200", "w2"]
+    for stage, example in zip(recipe["stages"], examples):
         cfg, _ = _example_and_saved(example, "xor_latch_seed3")
-        mine = default_config("xor", init_from=cfg.init_from, **stage)
-        assert mine.lr_decay_steps == cfg.steps == 2000  # the schedule of the runs that made the networks
+        mine = default_config("xor", init_from=cfg.init_from, **stage["config"])
+        assert mine.lr_decay_steps == 2000  # the schedule of the runs that made the networks
         keep = {k: getattr(cfg, k) for k in run_length}
         if cfg.init_from is not None:
             keep["init"] = cfg.init  # unused by a stage that starts from another run's network
         assert dataclasses.replace(mine, **keep) == cfg
-    assert XOR_STAGES[0]["steps"] == 125  # docs/data/xor_latch_seed3 is the network after 125 steps
+    assert recipe["stages"][0]["config"]["steps"] == 125  # docs/data/xor_latch_seed3 is the network after 125 steps
+    soup, _ = _example_and_saved("soup_w2.json", "xor_latch_seed3")
+    candidate = default_config("xor", init_from=soup.init_from, seed=61, **recipe["candidates"]["config"])
+    assert dataclasses.replace(candidate, init=soup.init) == soup
+    assert len(recipe["candidates"]["seeds"]) == 56 and 127 in recipe["candidates"]["seeds"]
+    assert recipe["pick"]["seeds"] == [13, 17, 19] and recipe["test"] == {"seed": 21, "trials": 400, "refit": 1000}
+    # the test trials are drawn from a seed that no selection uses
+    assert recipe["test"]["seed"] not in recipe["pick"]["seeds"]
 
 
 def test_w2_seed127_config_is_the_stage_that_trained_the_saved_network():

@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -37,12 +38,24 @@ def test_reproduce_quick(tmp_path, name):
 
         with pytest.raises(ValueError, match="only XOR"):
             evaluate(tmp_path / name, width=0.5)
-    if name == "xor":  # two stages, the second from the first; the reported network is the second's best
+    if name == "xor":  # the whole recipe: three stages, each from the network the one before kept; candidate
+        # stages from the third's best; the reported network is the candidate the pick chose, scored on seed 21
         run = tmp_path / name
-        stage2 = json.loads((run / "stage2" / "train_config.json").read_text())
-        assert stage2["init_from"] == str(run / "stage1") and stage2["validate_every"] == 1
-        assert (run / "params.npz").read_bytes() == (run / "stage2" / "best" / "params.npz").read_bytes()
-        assert summary["validation"] == json.loads((run / "stage2" / "best" / "validation.json").read_text())
+        stage2 = json.loads((run / "stage2_h200" / "train_config.json").read_text())
+        stage3 = json.loads((run / "stage3_w2" / "train_config.json").read_text())
+        assert stage2["init_from"] == str(run / "stage1_latch") and stage2["validate_every"] == 1
+        assert stage3["init_from"] == str(run / "stage2_h200" / "best")
+        candidates = sorted((run / "candidates").iterdir())
+        assert [c.name for c in candidates] == ["seed61", "seed62"]
+        for c in candidates:
+            assert json.loads((c / "train_config.json").read_text())["init_from"] == str(run / "stage3_w2" / "best")
+        best = Path(summary["pick"]["best"])
+        assert best in candidates and (run / "params.npz").read_bytes() == (best / "params.npz").read_bytes()
+        assert summary["pick"]["seeds"] == [13, 17] and summary["candidates"] == 2
+        assert summary["stages"][2]["validation"] == json.loads(
+            (run / "stage3_w2" / "best" / "validation.json").read_text())
+        assert summary["test_seed"] == 21 and summary["n_test_trials"] == 8
+        assert summary["test_seed"] not in summary["pick"]["seeds"]
     if name == "xor":  # the confusion table accounts for every test trial and agrees with the accuracies
         rows = summary["confusion"]
         assert sum(sum(r.values()) for r in rows.values()) == summary["n_test_trials"]

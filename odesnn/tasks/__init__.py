@@ -6,13 +6,13 @@ interpolation. Generators take a NumPy ``Generator`` so that a seed fixes a run.
 """
 
 from .batch import TaskBatch as TaskBatch
+from .delayed_xor import XORTask as XORTask
+from .delayed_xor import xor as xor
 from .sinusoid import PREDICTIVE_A as PREDICTIVE_A
 from .sinusoid import SinusoidTask as SinusoidTask
 from .sinusoid import autoencoder as autoencoder
 from .sinusoid import linear_filter as linear_filter
 from .sinusoid import predictive as predictive
-from .delayed_xor import XORTask as XORTask
-from .delayed_xor import xor as xor
 
 __all__ = ["TaskBatch", "SinusoidTask", "XORTask", "autoencoder", "predictive", "xor", "TASKS", "evaluate",
            "refit_readout", "pick_runs", "reproduce"]

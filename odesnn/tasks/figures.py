@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..analysis import synaptic_charge
 from .._api import simulate
+from ..analysis import synaptic_charge
 from ..models.gates import Gate
 from ..models.network import Network, Params
 from ..models.neurons import NIF

@@ -1,5 +1,38 @@
-"""Scoring a trained run on fresh test trials: the paper's metrics, readouts refitted to held-out trials,
-and the XOR diagnostics."""
+"""Evaluate trained networks on fresh test trials and reproduce the paper's figures and numbers.
+
+Metrics (the keys of ``summary.json``):
+
+``rel_error``
+    ``Σ‖o - o_d‖² / Σ‖o_d‖²`` over the test trials, after a 50 ms warm-up
+    for the sinusoid tasks (the network starts from rest while the target is
+    periodic). For XOR it is the error over that of a silent readout.
+``corr_Wf_UO``
+    Pearson correlation of the off-diagonal entries of ``W_f`` with ``-U O``.
+``corr_U_OT``
+    Pearson correlation of ``U`` with ``Oᵀ``.
+``spike_ratio``
+    Spikes of the trained network over those of the input-only virtual trace
+    (the same network and inputs with ``W = W_f = 0``).
+``corr_W_UAO``
+    Pearson correlation of ``W`` with ``U A O`` (predictive coding).
+``accuracy``
+    Fraction of XOR test trials decided correctly by :meth:`odesnn.tasks.XORTask.decide`
+    (with ``accuracy_by_label``, and ``confusion``: the number of trials of each label given each decision).
+``accuracy_interval``
+    XOR: the Wilson 95 % interval ``[low, high]`` of that accuracy over that many test trials
+    (:func:`odesnn.training.validation.accuracy_interval`).
+``rel_error_by_period``, ``decoding_at_go``
+    XOR only (:func:`xor_diagnostics`): ``rel_error`` split into the periods
+    before, in and after the response window, and how well linear decoders
+    read the first sign, the number of pulses and the XOR label from ``s`` at
+    the go-cue.
+
+The predictive-coding tasks are evaluated with the zero-width threshold
+synapse (Δ = 0), as in the paper, on the SciPy backend. XOR is evaluated with
+the trained gate; its accuracy comes from the batched JAX forward
+(:func:`jax_readouts`, tested against SciPy) over many trials, and its figure
+from SciPy simulations of the first six.
+"""
 
 from __future__ import annotations
 
