@@ -3,6 +3,8 @@ gradients with their clipping weights, the synaptic states, and readouts fitted 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from ..models import Network, Params
@@ -23,6 +25,19 @@ def jax_options(cfg: TrainConfig):
                    max_spikes=cfg.max_spikes, adjoint_horizon=cfg.adjoint_horizon)
 
 
+@dataclass(frozen=True)
+class _MeanCostPerMs:
+    """The training loss, the batch's mean trial cost times ``scale`` (1 / duration): a value, not a closure, so
+    that the compiled gradient is reused by every run of the same network and options in a process."""
+
+    scale: float
+
+    def __call__(self, costs):
+        import jax.numpy as jnp
+
+        return jnp.mean(costs) * self.scale
+
+
 def jax_loss_and_grad(cfg: TrainConfig, net: Network):
     """A function ``(params, TaskBatch, v0) -> (loss, grads, spikes_per_trial[, s])`` using the JAX adjoint.
 
@@ -36,7 +51,6 @@ def jax_loss_and_grad(cfg: TrainConfig, net: Network):
     where the exact gradient is huge, can do to a step.
     """
     import jax
-    import jax.numpy as jnp
 
     from ..jax import Model, make_batch
     from ..jax._simulate import value_grad_and_spike_counts
@@ -48,8 +62,7 @@ def jax_loss_and_grad(cfg: TrainConfig, net: Network):
     lstsq = cfg.readout == "lstsq"  # then the states of the forward pass are returned too
     per_trial_fn = jax_trial_gradients(cfg, net)
 
-    def loss(costs):
-        return jnp.mean(costs) * scale
+    loss = _MeanCostPerMs(scale)
 
     def fn(params, batch, v0, count_spikes=False):
         if cfg.trial_clip is None and not lstsq:
