@@ -24,7 +24,8 @@ def small():
     net = odesnn.Network(4, 2, 2, neuron=odesnn.NIF(), gate=odesnn.Gate("smooth", 0.1), tau=10.0, tau_f=2.0,
                          W_mask="zero_diag", Wf_mask="zero_diag")
     rng = np.random.default_rng(3)
-    params = odesnn.Params(0.3 * rng.standard_normal((4, 4)), 0.3 * rng.standard_normal((4, 4)),
+    off = 1 - np.eye(4)  # the masks: a masked entry must be zero
+    params = odesnn.Params(0.3 * rng.standard_normal((4, 4)) * off, 0.3 * rng.standard_normal((4, 4)) * off,
                            0.03 * rng.standard_normal((4, 2)), 0.5 * rng.standard_normal((2, 4)), np.full(4, 0.12))
     t = np.arange(0.0, 41.0, 2.0)
     i = np.stack([np.sin(t / 7), np.cos(t / 11)], 1)

@@ -84,3 +84,45 @@ def test_gradient_rejects_unknown_method(net, params):
 def test_complex_params_rejected(net, params):
     with pytest.raises(TypeError, match=r"params\.U.*real"):
         odesnn.simulate(net, params._replace(U=params.U + 1j), t_span=(0, 1.0))
+
+
+@pytest.mark.parametrize("W_mask,Wf_mask,group,entry", [
+    ("full", "zero_diag", "Wf", (1, 1)),         # the default Wf mask: no fast self-connection
+    ("zero_diag", "full", "W", (2, 2)),
+    ("strict_lower", "zero_diag", "W", (0, 2)),  # feed-forward: nothing above the diagonal
+    ("lower", "zero_diag", "W", (1, 2)),
+    ("none", "zero_diag", "W", (2, 0)),          # no W at all
+    ("full", "none", "Wf", (0, 1)),
+])
+def test_a_masked_entry_set_by_the_user_is_refused_by_name(W_mask, Wf_mask, group, entry, tmp_path):
+    net = odesnn.Network(3, 1, 1, gate=odesnn.Gate("box", 0.1), tau_f=1.0, W_mask=W_mask, Wf_mask=Wf_mask)
+    good = net.init_params(0)
+    value = getattr(good, group).copy()
+    value[entry] = 0.25
+    bad = good._replace(**{group: value})
+    match = rf"params\.{group}.*{group}_mask`='{W_mask if group == 'W' else Wf_mask}'.*\({entry[0]}, {entry[1]}\) = 0\.25"
+    with pytest.raises(ValueError, match=match):
+        odesnn.simulate(net, bad, t_span=(0.0, 1.0))
+    with pytest.raises(ValueError, match=match):
+        odesnn.save(tmp_path / "net", net, bad)
+    # the same parameters with the entry at zero (or -0.0) are accepted: the mask's own zeros
+    value[entry] = -0.0
+    odesnn.simulate(net, good._replace(**{group: value}), t_span=(0.0, 1.0))
+
+
+def test_a_saved_file_with_a_masked_entry_is_refused_on_load(tmp_path):
+    net = odesnn.Network(3, 1, 1, tau_f=1.0)  # Wf_mask="zero_diag" by default
+    params = net.init_params(0)
+    odesnn.save(tmp_path, net, params)
+    Wf = params.Wf.copy()
+    Wf[0, 0] = 0.5
+    np.savez(tmp_path / "params.npz", **params._replace(Wf=Wf)._asdict())
+    with pytest.raises(ValueError, match=r"params\.Wf.*1 non-zero entries.*\(0, 0\) = 0\.5"):
+        odesnn.load(tmp_path)
+
+
+def test_many_masked_entries_are_counted_not_all_listed():
+    net = odesnn.Network(8, 1, 1, W_mask="none")
+    params = net.init_params(0)._replace(W=np.ones((8, 8)))
+    with pytest.raises(ValueError, match=r"64 non-zero entries.*and 59 more"):
+        net.check_params(params)

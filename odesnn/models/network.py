@@ -95,7 +95,9 @@ class Network:
         Structural constraint on ``W`` (default ``"full"``): ``"full"``,
         ``"zero_diag"``, ``"lower"`` (feed-forward, with self-connections),
         ``"strict_lower"`` or ``"none"``. Masked entries are multiplied by
-        zero in the dynamics, so their gradients vanish.
+        zero in the dynamics, so their gradients vanish; parameters with a
+        non-zero masked entry are refused (:meth:`check_params`), since the
+        network would ignore it.
     Wf_mask : str
         Structural constraint on ``W_f`` (default ``"zero_diag"``: no fast
         self-connection), with the same choices.
@@ -186,7 +188,10 @@ class Network:
         return Params(W, Wf, U, O, I0)
 
     def check_params(self, params) -> Params:
-        """Return ``params`` as float arrays after checking shapes and finiteness."""
+        """Return ``params`` as float arrays after checking shapes, finiteness and masks.
+
+        Raises ``ValueError`` naming the group, the mask and the entries if ``W`` or ``Wf`` is non-zero
+        where its mask (``W_mask``, ``Wf_mask``) is zero."""
         if not isinstance(params, Params):
             if isinstance(params, dict):
                 params = Params(**params)
@@ -201,8 +206,26 @@ class Network:
                 raise ValueError(f"`params.{name}` must have shape {tuple(shape)}, got {arr.shape}")
             if not np.all(np.isfinite(arr)):
                 raise ValueError(f"`params.{name}` contains non-finite values (NaN or inf)")
+            if name in ("W", "Wf"):
+                self._check_masked(name, arr)
             out.append(arr)
         return Params(*out)
+
+    def _check_masked(self, name, arr):
+        """Refuse non-zero entries of ``W`` or ``Wf`` where the group's mask is zero: the dynamics multiply
+        them by zero, so a value set there would be dropped without a word."""
+        kind = self.W_mask if name == "W" else self.Wf_mask
+        if kind == "full" or arr.size == 0:
+            return
+        mask = self.W_mask_array if name == "W" else self.Wf_mask_array
+        bad = np.argwhere((mask == 0) & (arr != 0))
+        if bad.size:
+            shown = ", ".join(f"({i}, {j}) = {arr[i, j]:.6g}" for i, j in bad[:5])
+            more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+            raise ValueError(
+                f"`params.{name}` has {len(bad)} non-zero entries where `{name}_mask`={kind!r} is zero: "
+                f"{shown}{more}; the network ignores them. Set them to 0 (e.g. `{name} * net.{name}_mask_array`) "
+                f"or choose another `{name}_mask`")
 
     def initial_state(self, v0=None, s0=None, sf0=None) -> State:
         """Check and assemble an initial :class:`State` (zeros by default)."""
