@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import argparse
 
-from odesnn._gradcheck import gradcheck
+from odesnn import gradcheck
 
 
 def main(model="nif", gate="smooth", neurons=4, duration=50.0, seed=0, n_directions=1, steps=(1e-5,)):
-    """Run :func:`odesnn._gradcheck.gradcheck` on a small network; print and return its report.
+    """Run :func:`odesnn.gradcheck` on a small network; print and return its report.
 
     Finite differences are taken along ``n_directions`` random directions per
     parameter group at each step size in ``steps`` (the best one is kept).

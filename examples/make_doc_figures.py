@@ -23,9 +23,6 @@ import numpy as np
 import odesnn
 from odesnn import analysis as an
 from odesnn import plotting
-from odesnn._problem import make_problem
-from odesnn._scipy.adjoint import adjoint
-from odesnn._scipy.forward import simulate
 
 TAU, TAU_F = 10.0, 1.0
 
@@ -62,7 +59,7 @@ def balanced_network(n_neurons=4, decoder=0.1, noise=0.0, seed=0):
 def balanced_problem(n_neurons=4, duration=100.0, noise=0.0, seed=0):
     """The balanced network driven by ``dx/dt`` with target ``x`` over ``(0, duration)`` ms."""
     net, params = balanced_network(n_neurons, noise=noise, seed=seed)
-    return make_problem(net, params, lambda t: target_signal(t)[1], lambda t: target_signal(t)[0],
+    return odesnn.make_problem(net, params, lambda t: target_signal(t)[1], lambda t: target_signal(t)[0],
                         (0.0, duration))
 
 
@@ -79,9 +76,11 @@ def main(out_dir="docs/figures", n_neurons=4, duration=100.0, rtols=(1e-3, 1e-5,
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     problem = balanced_problem(n_neurons, duration, noise=0.1)
-    sol = simulate(problem, rtol=1e-9, atol=1e-11)
+    # the adjoint gradient keeps the forward run it was taken along and its dense adjoint
+    adj = odesnn.gradient(problem.net, problem.params, problem.inputs, problem.target, (problem.t0, problem.t1),
+                          method="adjoint", rtol=1e-9, atol=1e-11)
+    sol = adj.forward
     print(sol)
-    adj = adjoint(sol)
     figures = {
         "raster": plotting.raster(sol),
         "traces": plotting.traces(sol, neurons=(0, 1)),

@@ -16,7 +16,6 @@ import numpy as np
 
 import odesnn
 from odesnn.analysis import spike_time_precision
-from odesnn._problem import make_problem
 
 
 def small_problem(n_neurons=4, duration=100.0, seed=1):
@@ -27,7 +26,7 @@ def small_problem(n_neurons=4, duration=100.0, seed=1):
         I0=np.full(n_neurons, 0.06))
     t = np.arange(0.0, duration + 1.0, 2.0)
     i = np.stack([np.sin(t / 7), np.cos(t / 11)], 1)
-    return make_problem(net, params, (t, i), (t, 0.1 * i), (0.0, duration))
+    return odesnn.make_problem(net, params, (t, i), (t, 0.1 * i), (0.0, duration))
 
 
 def main(rtols=(1e-3, 1e-5, 1e-7), duration=100.0, method="DOP853", plot=None):

@@ -7,16 +7,22 @@ whose exact gradient follows from a backward adjoint ODE.
 """
 
 from ._api import simulate as simulate
+from ._gradcheck import gradcheck as gradcheck
 from ._gradient import gradient as gradient
 from ._io import load as load
 from ._io import save as save
-from ._solution import SimulationError as SimulationError
+from ._problem import Problem as Problem
+from ._problem import make_problem as make_problem
 from ._solution import Gradient as Gradient
+from ._solution import SimulationError as SimulationError
 from ._solution import Solution as Solution
+from ._spike_times import SpikeTimeGradients as SpikeTimeGradients
+from ._spike_times import spike_time_gradients as spike_time_gradients
 from .models import LIF as LIF
 from .models import NIF as NIF
 from .models import QIF as QIF
 from .models import Cost as Cost
+from .models import FirstSpikeCost as FirstSpikeCost
 from .models import Gate as Gate
 from .models import Network as Network
 from .models import NeuronModel as NeuronModel

@@ -270,7 +270,7 @@ def adjoint_traces(sol, adjoint=None, neuron=0, n_points=2000, contributions=Tru
     sol : Solution
         SciPy-backend solution.
     adjoint : Gradient, optional
-        From :func:`odesnn._scipy.adjoint.adjoint` (computed if omitted).
+        From :func:`odesnn.gradient` with ``method="adjoint"`` (computed if omitted).
     neuron : int
     n_points : int
         Evaluation points of the dense output.

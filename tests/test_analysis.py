@@ -199,7 +199,7 @@ def test_growth_rate_of_an_exponential():
 
 @pytest.mark.slow
 def test_the_xor_initialisation_is_chaotic_at_the_bifurcation_and_stable_below_it():
-    """docs/xor-log.md (fifth session): with I_o ~ N(0, 0.005²) each theta neuron sits at its saddle-node and
+    """With I_o ~ N(0, 0.005²) each theta neuron sits at its saddle-node and
     perturbations grow; 0.03 below it they die away. Below it a perturbation of v0 is erased before the first
     input (the two runs end identical), so the claim is checked with a perturbation of I_o too, which lasts the
     whole trial."""

@@ -46,7 +46,7 @@ def spike_gradient_contributions(sol, adjoint=None, param="I0", window=None, neu
     sol : Solution
         SciPy-backend solution (it carries the dense output).
     adjoint : Gradient, optional
-        From :func:`odesnn._scipy.adjoint.adjoint` (computed if omitted).
+        From :func:`odesnn.gradient` with ``method="adjoint"`` (computed if omitted).
     param : {"I0", "W", "Wf", "U", "O"}
         Parameter group.
     window : float or None
