@@ -48,9 +48,12 @@ def synaptic_gate(net: Network, v, zone=None):
     each active zone. The SciPy solvers fix it at the start of each piece of
     integration and update it only at located edge events; within a piece the
     gate is then the profile polynomial, so no step sees the jump (box) or
-    kink (smooth profiles) at the zone edge.
+    kink (smooth profiles) at the zone edge. Without a gate (the zero-width
+    threshold synapse) ``G`` is zero between spikes.
     """
     G = 0.0 * v
+    if net.gate is None:
+        return G
     for j, th in enumerate(_synaptic_thresholds(net)):
         if zone is None:
             G = G + net.gate(v, th)
@@ -62,6 +65,8 @@ def synaptic_gate(net: Network, v, zone=None):
 def synaptic_gate_derivative(net: Network, v, zone=None):
     """``dG/dv`` (consistent with :func:`synaptic_gate` for the same ``zone``)."""
     dG = 0.0 * v
+    if net.gate is None:
+        return dG
     for j, th in enumerate(_synaptic_thresholds(net)):
         if zone is None:
             dG = dG + net.gate.derivative(v, th)
@@ -114,6 +119,13 @@ def vector_field(net: Network, params: Params, x: State, i_t, zone=None) -> Stat
 def running_cost(net: Network, params: Params, x: State, o_d):
     """``l(s, O s, o_d)``."""
     return net.cost.l(x.s, output(params, x.s), o_d)
+
+
+def spike_cost(net: Network, times, neurons, signs, t_span):
+    """``Φ`` and ``∂Φ/∂t_k``: the spike-time part of the cost (``0`` and zeros without one)."""
+    if not net.cost.has_spike_terms:
+        return 0.0, namespace(times).zeros(len(times))
+    return net.cost.spike_cost(times, neurons, signs, t_span, net.n_neurons)
 
 
 def cost_grad_s(net: Network, params: Params, x: State, o_d):
@@ -184,6 +196,60 @@ def reset_factor(net: Network, params: Params, x_minus: State, i_t, k, threshold
     """``f(v_r, I_k)/f(θ, I_k)``: factor of the reset jump of ``p_v,k`` (and of ``dv_k/dθ``)."""
     I = current(net, params, x_minus.s, x_minus.sf, i_t)[k]
     return net.neuron.f(threshold.reset, I) / net.neuron.f(threshold.value, I)
+
+
+def costate(net: Network, x: State, p: State, zone=None) -> State:
+    """The costate ``λ = ∂C/∂x`` from the paper's variables: ``λ_v = p_v - G (p_s + p_f)``, ``λ_s = τ p_s``,
+    ``λ_f = τ_f p_f`` (``G = 0`` without a gate)."""
+    q = p.s + p.sf if net.tau_f is not None else p.s
+    lam_f = net.tau_f * p.sf if net.tau_f is not None else p.sf
+    return State(p.v - synaptic_gate(net, x.v, zone) * q, net.tau * p.s, lam_f)
+
+
+def from_costate(net: Network, x: State, lam: State, zone=None) -> State:
+    """The paper's variables from the costate ``λ`` (the inverse of :func:`costate`)."""
+    p_s = lam.s / net.tau
+    p_f = lam.sf / net.tau_f if net.tau_f is not None else lam.sf
+    q = p_s + p_f if net.tau_f is not None else p_s
+    return State(lam.v + synaptic_gate(net, x.v, zone) * q, p_s, p_f)
+
+
+def event_adjoint_jump(net: Network, params: Params, x_minus: State, x_plus: State, i_t, o_d, p_plus: State, k,
+                       zone_minus=None, zone_plus=None, dphi_dt=0.0) -> State:
+    """The adjoint just before an event of neuron ``k``, from the adjoint just after it (docs/zero-width.md).
+
+    The event is a crossing of ``h(x) = v_k - level`` at which the state jumps
+    by a translation ``x⁺ = x⁻ + J`` (a reset with its :func:`spike_jump`, or
+    nothing at a gate edge). With ``F^∓`` the :func:`vector_field` and
+    ``l^∓`` the :func:`running_cost` on either side, the costate jumps only in
+    ``λ_v,k``::
+
+        λ⁻ = λ⁺ + e_k (λ⁺·(F⁺ - F⁻) + l⁺ - l⁻ - ∂Φ/∂t_e) / F⁻_v,k
+
+    where ``∂Φ/∂t_e`` (``dphi_dt``) is the derivative of a spike-time cost
+    term with respect to this event's time. With a gate of positive width
+    this reduces to :func:`reset_factor` at a reset and to continuity of
+    ``p_v`` at an edge; at zero width (``gate=None``) ``s``, ``I`` and ``l``
+    jump with the spike and every term counts. ``p`` are the paper's
+    variables on both sides; ``k`` may be a traced index (JAX).
+    """
+    xp = namespace(x_minus.v, p_plus.v)
+    F_minus = vector_field(net, params, x_minus, i_t, zone_minus)
+    F_plus = vector_field(net, params, x_plus, i_t, zone_plus)
+    lam = costate(net, x_plus, p_plus, zone_plus)
+    dl = running_cost(net, params, x_plus, o_d) - running_cost(net, params, x_minus, o_d)
+    work = sum(xp.sum(a * (b - c)) for a, b, c in zip(lam, F_plus, F_minus))
+    onehot = xp.where(xp.arange(net.n_neurons) == k, 1.0, 0.0)
+    lam_minus = State(lam.v + onehot * (work + dl - dphi_dt) / F_minus.v[k], lam.s, lam.sf)
+    return from_costate(net, x_minus, lam_minus, zone_minus)
+
+
+def event_time_tangent(net: Network, params: Params, x_minus: State, i_t, k, dv_minus, zone=None):
+    """``dt_e/dθ = -(dv_k/dθ)/(dv_k/dt)``: the implicit-function derivative of the time of an event of neuron ``k``.
+
+    ``dv_minus`` holds ``dv_k/dθ`` just before the event (any trailing shape).
+    """
+    return -dv_minus / vector_field(net, params, x_minus, i_t, zone).v[k]
 
 
 def tangent_field(net: Network, params: Params, x: State, i_t, dx: State, dI_direct, zone=None,

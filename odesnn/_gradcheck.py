@@ -29,11 +29,16 @@ _DRIVE = {"nif": (0.05, 0.03), "qif": (0.02, 0.01), "lif": (1.3, 0.2)}
 
 def random_problem(model="nif", gate="smooth", neurons=8, duration=100.0, seed=0, width=0.1, min_spikes=20,
                    dt_input=1.0):
-    """A random network with fast and regular synapses, 2 inputs and 2 outputs, firing ``min_spikes``."""
+    """A random network with fast and regular synapses, 2 inputs and 2 outputs, firing ``min_spikes``.
+
+    ``gate`` is a gate profile of width ``width``, or ``"none"`` (or None) for
+    the zero-width threshold synapse (Δ = 0; ``width`` is then unused).
+    """
     if model not in MODELS:
         raise ValueError(f"`model`={model!r} unknown; known: {sorted(MODELS)}")
     rng = np.random.default_rng(seed)
-    net = Network(neurons, 2, 2, neuron=MODELS[model](), gate=Gate(gate, width), tau=10.0, tau_f=2.0)
+    net = Network(neurons, 2, 2, neuron=MODELS[model](), gate=None if gate in (None, "none") else Gate(gate, width),
+                  tau=10.0, tau_f=2.0)
     base, spread = _DRIVE[model]
     W = rng.standard_normal((neurons, neurons)) * 0.3 / np.sqrt(neurons) * net.W_mask_array
     Wf = rng.standard_normal((neurons, neurons)) * 0.1 / np.sqrt(neurons) * net.Wf_mask_array
@@ -62,7 +67,10 @@ def random_problem(model="nif", gate="smooth", neurons=8, duration=100.0, seed=0
 #: The bound each relative error of :func:`gradcheck` is held against (its ``verdict``): the adjoint and forward
 #: sensitivity solve one ODE system two ways to a tolerance of 1e-12, finite differences carry truncation and
 #: cancellation errors of order ``sqrt(eps)``, and the JAX backend solves at its own tolerance.
-BOUNDS = {"adjoint_vs_forward": 1e-8, "adjoint_vs_fd": 1e-6, "forward_vs_fd": 1e-6, "jax_vs_scipy": 1e-5}
+#: ``spike_times_vs_fd`` holds the spike-time sensitivities ``dt_k/dθ`` of forward sensitivity against finite
+#: differences of the spike times.
+BOUNDS = {"adjoint_vs_forward": 1e-8, "adjoint_vs_fd": 1e-6, "forward_vs_fd": 1e-6, "spike_times_vs_fd": 1e-6,
+          "jax_vs_scipy": 1e-5}
 
 
 def _no_progress(stage, units=1):
@@ -76,10 +84,14 @@ def gradcheck(model="nif", backend="scipy", gate="smooth", neurons=8, duration=1
               rtol=1e-12, atol=1e-12, n_directions=2, steps=(1e-3, 1e-4, 1e-5, 1e-6, 1e-7), progress=None):
     """Compute the gradient three ways on a random network and report their agreement.
 
-    Returns a dict with ``n_spikes``, ``loss``, ``adjoint_vs_fd``,
-    ``forward_vs_fd``, ``adjoint_vs_forward`` (each the maximum over
-    parameter groups of ``‖a-b‖/‖b‖``; FD comparisons use projections onto
-    random directions at the best of a sweep of step sizes), per-group
+    ``gate`` is a gate profile (width 0.1) or ``"none"``, the zero-width
+    threshold synapse (Δ = 0). Returns a dict with ``n_spikes``, ``loss``,
+    ``adjoint_vs_fd``, ``forward_vs_fd``, ``adjoint_vs_forward`` (each the
+    maximum over parameter groups of ``‖a-b‖/‖b‖``; FD comparisons use
+    projections onto random directions at the best of a sweep of step sizes),
+    ``spike_times_vs_fd`` (the spike-time sensitivities ``dt_k/dθ`` of forward
+    sensitivity against differences of the spike times in the same runs, over
+    the groups that enter the dynamics: ``O`` moves no spike), per-group
     errors and timings; ``verdict`` holds each of those errors beside its bound
     (:data:`BOUNDS`) and whether it passed, and ``passed`` whether all did.
     ``progress(stage, units)``, if given, is called as the work proceeds (its
@@ -89,7 +101,8 @@ def gradcheck(model="nif", backend="scipy", gate="smooth", neurons=8, duration=1
         raise ValueError(f"`backend`={backend!r} unknown; known: ('scipy', 'jax')")
     from ._scipy.adjoint import adjoint
     from ._scipy.forward import simulate
-    from ._scipy.sensitivity import forward_sensitivity
+    from ._scipy.sensitivity import sensitivity_run
+    from ._spike_times import project_spike_times
 
     progress = progress or _no_progress
     problem = random_problem(model, gate, neurons, duration, seed)
@@ -103,20 +116,30 @@ def gradcheck(model="nif", backend="scipy", gate="smooth", neurons=8, duration=1
     t_adj = time.perf_counter() - t0
     progress("adjoint")
     t0 = time.perf_counter()
-    fwd = forward_sensitivity(problem, **opts).grads
+    fwd_grad, spikes = sensitivity_run(problem, **opts)
+    fwd = fwd_grad.grads
     t_fwd = time.perf_counter() - t0
     progress("forward sensitivity")
 
-    def perturbed_cost(p):
-        cost = simulate(problem.with_params(p), **opts).cost
+    def perturbed(p):
+        # the cost and the spike times of one run (NaN times where the spikes changed)
+        run = simulate(problem.with_params(p), **opts)
         progress("finite differences")
-        return cost
+        same = run.n_spikes == sol.n_spikes and np.array_equal(run.spike_neurons, sol.spike_neurons)
+        return np.concatenate([[run.cost], run.spike_times if same else np.full(sol.n_spikes, np.nan)])
 
     t0 = time.perf_counter()
-    fd = finite_differences(perturbed_cost, problem.params, dirs, steps)
+    fd_all = finite_differences(perturbed, problem.params, dirs, steps)
     t_fd = time.perf_counter() - t0
+    fd = {h: {name: vals[:, 0] for name, vals in per.items()} for h, per in fd_all.items()}
+    fd_times = {h: {name: vals[:, 1:] for name, vals in per.items() if name != "O"} for h, per in fd_all.items()}
     h_adj, e_adj, errs_adj = best_fd_agreement(adj, dirs, fd)
     h_fwd, e_fwd, _ = best_fd_agreement(fwd, dirs, fd)
+    proj_times = project_spike_times(spikes["grads"], dirs)
+    # a step that changed the spikes gives NaN differences: it can never be the best step
+    errs_times = {h: {name: float(np.nan_to_num(rel_error(proj_times[name], per[name]), nan=np.inf)) for name in per}
+                  for h, per in fd_times.items()}
+    h_times = min(errs_times, key=lambda h: max(errs_times[h].values(), default=0.0))
     groups = [name for name in Params._fields if np.size(getattr(adj, name))]
     report = {
         "model": model, "backend": backend, "gate": gate, "neurons": neurons, "duration": duration, "seed": seed,
@@ -127,6 +150,9 @@ def gradcheck(model="nif", backend="scipy", gate="smooth", neurons=8, duration=1
         "fd_error_by_step": {f"{h:g}": e for h, e in errs_adj.items()},
         "adjoint_vs_forward_by_group": {g: rel_error(getattr(adj, g), getattr(fwd, g)) for g in groups},
         "adjoint_vs_fd_by_group": {g: rel_error(project(adj, dirs)[g], fd[h_adj][g]) for g in dirs},
+        "spike_times_vs_fd": max(errs_times[h_times].values(), default=0.0),
+        "spike_times_fd_best_step": h_times,
+        "spike_times_vs_fd_by_group": errs_times[h_times],
         "rtol": rtol, "atol": atol, "stats": sol.stats,
         "seconds": {"adjoint": t_adj, "forward_sensitivity": t_fwd, "finite_differences": t_fd},
     }

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .models.cost import QuadraticCost
+from .models.cost import cost_from_config
 from .models.gates import Gate
 from .models.network import Network, Params
 from .models.neurons import neuron_from_config
@@ -67,15 +67,13 @@ def load(directory):
         if not (directory / name).is_file():
             raise FileNotFoundError(f"`directory`={str(directory)!r} has no {name}")
     cfg = json.loads((directory / "config.json").read_text())
-    cost_cfg = cfg.get("cost", {"name": "quadratic", "lam": cfg.get("lam", 0.0)})
-    if cost_cfg.get("name") != "quadratic":
-        raise ValueError(f"cannot rebuild cost {cost_cfg!r}: only the quadratic cost is built in")
+    cost = cost_from_config(cfg.get("cost", {"name": "quadratic", "lam": cfg.get("lam", 0.0)}))
     net = Network(
         n_neurons=int(cfg["n_neurons"]), n_inputs=int(cfg["n_inputs"]), n_outputs=int(cfg["n_outputs"]),
         neuron=neuron_from_config(cfg["neuron"]),
         gate=None if cfg["gate"] is None else Gate(cfg["gate"]["kind"], float(cfg["gate"]["width"])),
         tau=float(cfg["tau"]), tau_f=None if cfg["tau_f"] is None else float(cfg["tau_f"]),
-        cost=QuadraticCost(float(cost_cfg.get("lam", 0.0))),
+        cost=cost,
         W_mask=cfg.get("W_mask", "full"), Wf_mask=cfg.get("Wf_mask", "zero_diag"),
     )
     with np.load(directory / "params.npz") as data:

@@ -18,7 +18,8 @@ def _add_gradcheck(sub):
     p.add_argument("--model", choices=["nif", "qif", "lif"], default="nif", help="neuron model of the random network")
     p.add_argument("--backend", choices=["scipy", "jax"], default="scipy",
                    help="jax: also check the JAX adjoint against the SciPy reference (jax_vs_scipy)")
-    p.add_argument("--gate", choices=["box", "smooth", "poly2"], default="smooth", help="gate profile (width 0.1)")
+    p.add_argument("--gate", choices=["box", "smooth", "poly2", "none"], default="smooth",
+                   help="gate profile (width 0.1), or none: the zero-width threshold synapse (Δ = 0)")
     p.add_argument("--neurons", type=int, default=6, help="number of neurons")
     p.add_argument("--duration", type=float, default=60.0, help="ms")
     p.add_argument("--seed", type=int, default=0, help="seed of the random network and its inputs")
@@ -103,6 +104,7 @@ def config_overrides(path, task):
 def _cmd_train(args):
     import jax
 
+    from .training.checkpoint import CheckpointError
     from .training.config import default_config
     from .training.loop import train
 
@@ -110,7 +112,10 @@ def _cmd_train(args):
     if overrides.get("dtype", "float64") == "float64":
         jax.config.update("jax_enable_x64", True)
     cfg = default_config(args.task, quick=args.quick, **overrides)
-    train(cfg, args.out, resume=args.resume)
+    try:
+        train(cfg, args.out, resume=args.resume)
+    except CheckpointError as exc:
+        raise SystemExit(f"odesnn train: {exc}") from None
     print(f"trained network saved in {args.out} (params.npz, config.json)")
     return 0
 

@@ -69,10 +69,36 @@ def test_threshold_synapse_jumps_by_one_over_tau():
     assert synaptic_charge(sol) == pytest.approx(1.0, abs=1e-9)
 
 
-def test_threshold_synapse_gradient_is_refused():
-    net, params = lone_nif(None)
-    with pytest.raises(NotImplementedError, match="zero-width"):
-        odesnn.gradient(net, params, t_span=(0, 100.0))
+def _lone_nif_cost(current, tau, T, n):
+    """``C = ½∫₀ᵀ s² dt`` for a lone NIF neuron on the threshold synapse, written out by hand (spikes at ``k/I``,
+    ``s`` a sum of exponentials that jump by ``1/τ``): an expression in ``I`` that JAX differentiates."""
+    import jax.numpy as jnp
+
+    t_k = jnp.arange(1, n + 1) / current
+    ends = jnp.concatenate([t_k[1:], jnp.array([T])])
+    amp, cost = 0.0, 0.0
+    for k in range(n):
+        amp = amp * (jnp.exp(-(t_k[k] - t_k[k - 1]) / tau) if k else 0.0) + 1.0 / tau
+        cost = cost + amp**2 * tau / 4 * (1 - jnp.exp(-2 * (ends[k] - t_k[k]) / tau))
+    return cost
+
+
+@pytest.mark.parametrize("method", ["adjoint", "forward"])
+def test_threshold_synapse_gradient_matches_the_closed_form(method):
+    """Zero width (gate=None): dC/dI0 of a lone NIF neuron against JAX's derivative of the cost written by hand,
+    and the spike-time sensitivities against dt_k/dI = -k/I²."""
+    import jax
+
+    current, T = 0.037, 100.0
+    net, params = lone_nif(None, current)
+    cost, grads = odesnn.gradient(net, params, t_span=(0, T), method=method, rtol=1e-12, atol=1e-12)
+    n = int(np.floor(T * current))  # spikes in (0, T], fixed near `current`
+    value, slope = jax.value_and_grad(_lone_nif_cost)(current, net.tau, T, n)
+    assert cost == pytest.approx(float(value), rel=1e-10)
+    assert grads.I0[0] == pytest.approx(float(slope), rel=1e-8)
+    st = odesnn.spike_time_gradients(net, params, t_span=(0, T), rtol=1e-12, atol=1e-12)
+    k = np.arange(1, st.n_spikes + 1)
+    np.testing.assert_allclose(st.grads.I0[:, 0], -k / current**2, rtol=1e-9)
 
 
 @pytest.mark.parametrize("gate", [odesnn.Gate("box", 0.1), odesnn.Gate("smooth", 0.1), None])

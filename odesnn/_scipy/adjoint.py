@@ -24,15 +24,18 @@ def adjoint(fwd: Solution, *, method=None, rtol=None, atol=None, horizon=None) -
     Tolerances default to those of the forward solve. With a ``horizon`` ``h``
     (ms) the adjoint is discounted, ``dp/dt`` gaining ``+p/h`` (see
     ``adjoint_horizon`` in :func:`odesnn.gradient`): not the exact gradient.
+
+    At a reset with a gate of positive width ``p_v,k`` is scaled by
+    :func:`~odesnn._dynamics.reset_factor`; with the zero-width threshold
+    synapse (``gate=None``), where ``s``, the currents and the running cost
+    jump with each spike, the adjoint takes the general event jump
+    :func:`~odesnn._dynamics.event_adjoint_jump`. A cost on spike times
+    (:meth:`odesnn.Cost.spike_cost`) adds ``-∂Φ/∂t_k / v̇_k`` to ``p_v,k`` at
+    spike ``k`` in both cases (docs/zero-width.md).
     """
     horizon = check_horizon("adjoint_horizon", horizon)
     problem = fwd.extra["problem"]
     net, params = problem.net, problem.params
-    if net.gate is None:
-        raise NotImplementedError(
-            "the gradient is not defined for the zero-width threshold synapse (gate=None); "
-            "simulate with a Gate of positive width"
-        )
     if fwd.status != 0:
         raise ValueError(f"cannot differentiate a failed simulation (status {fwd.status}: {fwd.message})")
     opts = fwd.extra["options"]
@@ -59,6 +62,9 @@ def adjoint(fwd: Solution, *, method=None, rtol=None, atol=None, horizon=None) -
 
         return fun
 
+    spike_records = [rec for rec in records if events.kind[rec.index] == THRESHOLD]
+    _, dphi = dyn.spike_cost(net, fwd.spike_times, fwd.spike_neurons, fwd.spike_signs, (problem.t0, problem.t1))
+    dphi_of = {id(rec): float(d) for rec, d in zip(spike_records, dphi)}
     stops = sorted([(rec.t, rec) for rec in records] + [(t, None) for t in problem.tstops()],
                    key=lambda item: item[0], reverse=True)
 
@@ -67,11 +73,21 @@ def adjoint(fwd: Solution, *, method=None, rtol=None, atol=None, horizon=None) -
         if rec is None:  # a kink of the inputs: nothing jumps
             return z
         e = rec.index
-        if events.kind[e] == THRESHOLD:
-            th = net.neuron.thresholds[events.threshold[e]]
-            k = int(events.neuron[e])
-            z[k] *= dyn.reset_factor(net, params, unpack(net, rec.y_pre), problem.inputs(rec.t), k, th)
-        return z  # p_v is continuous at box-gate edges
+        if events.kind[e] != THRESHOLD:
+            return z  # p_v is continuous at box-gate edges
+        th = net.neuron.thresholds[events.threshold[e]]
+        k = int(events.neuron[e])
+        x_minus, i_t, dphi_k = unpack(net, rec.y_pre), problem.inputs(rec.t), dphi_of[id(rec)]
+        if net.gate is None:  # s, I and l jump with the spike: the general jump
+            p_plus = State(z[cut[0]:cut[1]], z[cut[1]:cut[2]], z[cut[2]:cut[3]])
+            p_minus = dyn.event_adjoint_jump(net, params, x_minus, unpack(net, rec.y_post), i_t,
+                                             problem.target(rec.t), p_plus, k, dphi_dt=dphi_k)
+            z[:cut[3]] = np.concatenate(p_minus)
+        else:
+            z[k] *= dyn.reset_factor(net, params, x_minus, i_t, k, th)
+            if dphi_k:
+                z[k] -= dphi_k / dyn.vector_field(net, params, x_minus, i_t).v[k]
+        return z
 
     z_end, segments = integrate_breakpoints(
         fun_for, problem.t1, problem.t0, np.zeros(cut[-1]), [t for t, _ in stops], on_break,

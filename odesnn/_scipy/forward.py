@@ -72,14 +72,16 @@ def simulate(problem: Problem, *, method="DOP853", rtol=1e-10, atol=1e-12, t_eva
     n = state_size(net)
     xs = unpack(net, Y.T)
     spikes = [rec for rec in records if events.kind[rec.index] == THRESHOLD]
+    spike_times = np.array([rec.t for rec in spikes])
+    spike_neurons = np.array([events.neuron[rec.index] for rec in spikes], dtype=int)
+    spike_signs = np.array([net.neuron.thresholds[events.threshold[rec.index]].direction for rec in spikes], dtype=int)
+    phi = dyn.spike_cost(net, spike_times, spike_neurons, spike_signs, (problem.t0, problem.t1))[0]
     y_end = records[-1].y_post if (records and (not segments or records[-1].t >= segments[-1].t1)) else (
         segments[-1](segments[-1].t1) if segments else y0)
     return Solution(
         t=t_out, v=xs.v.T, s=xs.s.T, sf=xs.sf.T, o=(problem.params.O @ xs.s).T,
-        spike_times=np.array([rec.t for rec in spikes]),
-        spike_neurons=np.array([events.neuron[rec.index] for rec in spikes], dtype=int),
-        spike_signs=np.array([net.neuron.thresholds[events.threshold[rec.index]].direction for rec in spikes], dtype=int),
-        cost=float(y_end[n]),
+        spike_times=spike_times, spike_neurons=spike_neurons, spike_signs=spike_signs,
+        cost=float(y_end[n]) + phi,
         stats=stats.as_dict(), status=status, message=message if status else RESULTS[0],
         sol=None if dense is None else (lambda t, _d=dense: unpack(net, np.asarray(_d(t)).T)),
         backend="scipy",

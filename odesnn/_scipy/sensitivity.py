@@ -1,5 +1,9 @@
 """SciPy backend: the gradient by forward sensitivity (RTRL), with its own event corrections.
 
+It serves every synapse: a gate of positive width, and the zero-width
+threshold synapse (``gate=None``), whose spikes make ``s`` jump too; the event
+formula below holds for both, since every jump is a translation.
+
 The state ``x = (v, s, sf)`` is integrated together with its sensitivity
 ``S = dx/dθ`` (θ: the flattened ``W, Wf, U, I0``) and the cost sensitivity
 ``J = dC/dθ``. At an event on neuron ``k`` with fields ``F⁻`` before and
@@ -40,11 +44,26 @@ def forward_sensitivity(problem: Problem, *, method="DOP853", rtol=1e-10, atol=1
     With a ``horizon`` ``h`` (ms) the state sensitivities decay as ``dS/dt``
     gains ``-S/h``: the same discounted gradient as :func:`~.adjoint.adjoint`
     with that horizon, computed forward.
+
+    A cost on spike times (:meth:`odesnn.Cost.spike_cost`) is differentiated
+    through the spike-time sensitivities, ``dC/dθ += Σ_k ∂Φ/∂t_k dt_k/dθ``.
+    """
+    return sensitivity_run(problem, method=method, rtol=rtol, atol=atol, max_steps=max_steps,
+                           max_events=max_events, horizon=horizon)[0]
+
+
+def sensitivity_run(problem: Problem, *, method="DOP853", rtol=1e-10, atol=1e-12, max_steps=1_000_000,
+                    max_events=1_000_000, horizon=None):
+    """``(Gradient, spikes)``: :func:`forward_sensitivity` and the spike-time sensitivities it passes through.
+
+    ``spikes`` is a dict of ``times``, ``neurons``, ``signs`` (K,) and
+    ``grads``, a :class:`~odesnn.Params` of ``dt_k/dθ`` with a leading spike
+    axis K (zero for ``O``, which does not enter the dynamics): at each
+    threshold event ``dt_k/dθ = -(dv_k/dθ)/(dv_k/dt)`` just before it
+    (:func:`odesnn._dynamics.event_time_tangent`).
     """
     horizon = check_horizon("adjoint_horizon", horizon)
     net, params = problem.net, problem.params
-    if net.gate is None:
-        raise NotImplementedError("the gradient is not defined for the zero-width threshold synapse (gate=None)")
     N, Nf, M, K = net.n_neurons, net.n_fast, net.n_inputs, net.n_outputs
     P = N * N + N * Nf + N * M + N
     nx = 2 * N + Nf
@@ -80,6 +99,8 @@ def forward_sensitivity(problem: Problem, *, method="DOP853", rtol=1e-10, atol=1
         dx = dyn.vector_field(net, params, x, problem.inputs(t), zone)
         return np.concatenate([dx.v, dx.s, dx.sf, [dyn.running_cost(net, params, x, problem.target(t))]])
 
+    spike_rows = []  # (t, neuron, sign, dt/dθ) of each threshold event
+
     def on_event(t, e, y):
         pre = y.copy()
         post = y.copy()
@@ -97,6 +118,10 @@ def forward_sensitivity(problem: Problem, *, method="DOP853", rtol=1e-10, atol=1
         S = pre[base:base + nx * P].reshape(nx, P)
         J = pre[base + nx * P: base + nx * P + P]
         rate = F_minus[k]
+        if events.kind[e] == THRESHOLD:
+            x_minus = unpack(net, pre)
+            dt = dyn.event_time_tangent(net, params, x_minus, problem.inputs(t), k, S[k], zone_minus)
+            spike_rows.append((t, k, net.neuron.thresholds[events.threshold[e]].direction, dt))
         dF = F_plus - F_minus
         S_new = S + np.outer(dF[:nx], S[k]) / rate
         J_new = J + dF[nx] * S[k] / rate
@@ -110,11 +135,24 @@ def forward_sensitivity(problem: Problem, *, method="DOP853", rtol=1e-10, atol=1
         max_steps=max_steps, max_events=max_events, throw=True, tstops=problem.tstops(),
     )
     y_end = records[-1].y_post if records and records[-1].t >= segments[-1].t1 else segments[-1](segments[-1].t1)
-    J = y_end[base + nx * P: base + nx * P + P]
+    J = y_end[base + nx * P: base + nx * P + P].copy()
     JO = y_end[base + nx * P + P:].reshape(K, N)
     sizes = np.cumsum([0, N * N, N * Nf, N * M, N])
-    grads = Params(J[sizes[0]:sizes[1]].reshape(N, N), J[sizes[1]:sizes[2]].reshape(N, Nf),
-                   J[sizes[2]:sizes[3]].reshape(N, M), JO, J[sizes[3]:sizes[4]])
-    n_spikes = sum(1 for rec in records if events.kind[rec.index] == THRESHOLD)
-    return Gradient(float(y_end[nx]), grads, method="forward", backend="scipy",
-                    stats={"n_spikes": n_spikes, "horizon": horizon})
+    times = np.array([row[0] for row in spike_rows])
+    neurons = np.array([row[1] for row in spike_rows], dtype=int)
+    signs = np.array([row[2] for row in spike_rows], dtype=int)
+    dt = np.array([row[3] for row in spike_rows]).reshape(len(spike_rows), P)
+    phi, dphi = dyn.spike_cost(net, times, neurons, signs, (problem.t0, problem.t1))
+    J += dphi @ dt
+
+    def as_params(flat, O):
+        lead = flat.shape[:-1]
+        return Params(flat[..., sizes[0]:sizes[1]].reshape(lead + (N, N)),
+                      flat[..., sizes[1]:sizes[2]].reshape(lead + (N, Nf)),
+                      flat[..., sizes[2]:sizes[3]].reshape(lead + (N, M)), O, flat[..., sizes[3]:sizes[4]])
+
+    grads = as_params(J, JO)
+    spikes = {"times": times, "neurons": neurons, "signs": signs,
+              "grads": as_params(dt, np.zeros((len(spike_rows), K, N)))}
+    return Gradient(float(y_end[nx]) + phi, grads, method="forward", backend="scipy",
+                    stats={"n_spikes": len(spike_rows), "horizon": horizon}), spikes

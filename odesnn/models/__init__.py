@@ -5,6 +5,7 @@ Both backends, the adjoint and forward sensitivity evaluate these objects (throu
 """
 
 from .cost import Cost as Cost
+from .cost import FirstSpikeCost as FirstSpikeCost
 from .cost import QuadraticCost as QuadraticCost
 from .gates import Gate as Gate
 from .gates import register_gate_profile as register_gate_profile
