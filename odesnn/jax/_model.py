@@ -49,6 +49,10 @@ class Model:
     def __post_init__(self):
         if self.resets not in ("auto", "truncate"):
             raise ValueError(f"`resets`={self.resets!r} unknown; known: 'auto', 'truncate'")
+        if self.net.cost.has_spike_terms:
+            raise NotImplementedError(
+                f"the JAX backend has no costs on spike times ({type(self.net.cost).__name__}); "
+                "use the SciPy backend (odesnn.gradient, backend='scipy')")
 
     @property
     def translation(self) -> bool:
