@@ -373,9 +373,13 @@ def test_sgd_step_is_the_learning_rate_times_the_gradient(tmp_path):
     start = _first_params(cfg)
     _, end = train(cfg, tmp_path, loss_and_grad=_fake_loss_and_grad(set()), progress=False)
     from odesnn import Params
+    from odesnn.training import build_network
 
+    net = build_network(cfg)
+    masks = {"W": net.W_mask_array, "Wf": net.Wf_mask_array}  # entries the network holds at zero never move
     for name, a, b in zip(Params._fields, start, end):
-        grad = (2 * np.asarray(a) + 0.1) * (name in cfg.train)  # the fake gradient, on the trained groups
+        # the fake gradient, on the trained groups' unmasked entries
+        grad = (2 * np.asarray(a) + 0.1) * (name in cfg.train) * masks.get(name, 1.0)
         np.testing.assert_allclose(np.asarray(b) - np.asarray(a), -0.003 * grad, rtol=1e-12, atol=1e-15,
                                    err_msg=name)
     with pytest.raises(ValueError, match=r"`optimizer` must be 'adam' or 'sgd', got 'rmsprop'"):
@@ -594,3 +598,11 @@ def test_average_runs_is_the_mean_of_the_runs_parameters_and_refuses_other_netwo
         average_runs([])
     with pytest.raises(SystemExit, match=r"odesnn average: `runs`: `out`='.*nowhere' is not a training run"):
         main(["average", str(runs[0]), str(tmp_path / "nowhere"), "--out", str(tmp_path / "bad")])
+
+
+def test_a_step_never_moves_an_entry_the_masks_hold_at_zero(tmp_path):
+    # the fake gradient is non-zero everywhere; Wf's diagonal (Wf_mask="zero_diag") must stay at zero, or the
+    # trained network could not be saved
+    cfg = default_config("autoencoder", quick=True, **{**SMALL, "steps": 2})
+    net, params = train(cfg, tmp_path, loss_and_grad=_fake_loss_and_grad(set()), progress=False)
+    assert np.all(np.diag(params.Wf) == 0) and np.any(params.Wf != 0)

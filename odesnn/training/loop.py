@@ -151,7 +151,10 @@ def train(cfg: TrainConfig, out, resume=False, loss_and_grad=None, progress=True
                 best.record(0, scores, cfg.validate_trials)
                 log("validation of the start: " + ", ".join(f"{k} {v:.4g}" for k, v in scores.items()))
     trained = stepped_groups(cfg)  # with the least-squares readout, O is set by `readout`, not stepped
-    mask = Params(*(1.0 if name in trained else 0.0 for name in Params._fields))
+    # a step moves the trained groups only, and never an entry that the network's masks (W_mask, Wf_mask) hold
+    # at zero: a gradient there (a custom loss_and_grad's) would make parameters that the network refuses
+    structural = {"W": net.W_mask_array, "Wf": net.Wf_mask_array}
+    mask = Params(*(structural.get(name, 1.0) if name in trained else 0.0 for name in Params._fields))
     bar = training_bar(cfg.steps, start, enabled=progress)
     rate = None
     skipped_in_a_row = 0
