@@ -600,9 +600,102 @@ def test_average_runs_is_the_mean_of_the_runs_parameters_and_refuses_other_netwo
         main(["average", str(runs[0]), str(tmp_path / "nowhere"), "--out", str(tmp_path / "bad")])
 
 
+def _damage(path, how):
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2] if how == "truncated" else b"not a zip file\n" * 10)
+
+
+@pytest.mark.parametrize("how", ["truncated", "garbage"])
+def test_a_damaged_checkpoint_resumes_from_the_previous_one_with_a_warning(tmp_path, how):
+    from odesnn.training.checkpoint import checkpoint_path, previous_checkpoint_path
+
+    cfg = default_config("autoencoder", quick=True, **SMALL)  # 6 steps, a checkpoint every 2
+    _, reference = train(cfg, tmp_path / "ref", loss_and_grad=_fake_loss_and_grad(set()), progress=False)
+    out = tmp_path / "run"
+    fake, calls = _fake_loss_and_grad(set()), {"n": 0}
+
+    def dies(*args):  # killed in the sixth step: checkpoints of steps 2 and 4 written
+        calls["n"] += 1
+        if calls["n"] == 6:
+            raise RuntimeError("killed")
+        return fake(*args)
+
+    with pytest.raises(RuntimeError, match="killed"):
+        train(cfg, out, loss_and_grad=dies, progress=False)
+    with np.load(checkpoint_path(out)) as a, np.load(previous_checkpoint_path(out)) as b:
+        assert (int(a["step"]), int(b["step"])) == (4, 2)
+    _damage(checkpoint_path(out), how)
+    logs = []
+    with pytest.warns(UserWarning, match=r"checkpoint\.npz cannot be read.*resuming from the previous checkpoint "
+                                         r".*checkpoint\.prev\.npz at step 2"):
+        _, params = train(cfg, out, resume=True, loss_and_grad=_fake_loss_and_grad(set()), progress=False,
+                          log=logs.append)
+    assert any("at step 2" in line for line in logs)
+    # the resumed run is the uninterrupted one: same metrics, same parameters
+    assert _records_without_timing(out / "metrics.jsonl") == _records_without_timing(tmp_path / "ref" /
+                                                                                     "metrics.jsonl")
+    for a, b in zip(params, reference):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_no_readable_checkpoint_fails_naming_the_file_and_what_to_do(tmp_path):
+    from odesnn.training.checkpoint import CheckpointError, checkpoint_path, previous_checkpoint_path
+
+    cfg = default_config("autoencoder", quick=True, **SMALL)
+    train(cfg, tmp_path, loss_and_grad=_fake_loss_and_grad(set()), progress=False)
+    _damage(checkpoint_path(tmp_path), "truncated")
+    previous_checkpoint_path(tmp_path).unlink()  # a run of an older odesnn kept none
+    with pytest.raises(CheckpointError, match=r"checkpoint\.npz cannot be read \(BadZipFile.*checkpoint\.prev\.npz "
+                                              r"does not exist.*without --resume"):
+        train(cfg, tmp_path, resume=True, loss_and_grad=_fake_loss_and_grad(set()), progress=False)
+
+
+def test_odesnn_train_resume_with_a_truncated_checkpoint_says_what_to_do(tmp_path):
+    from odesnn import cli
+    from odesnn.training.checkpoint import checkpoint_path, previous_checkpoint_path
+
+    cfg = default_config("autoencoder", quick=True, **SMALL)
+    out = tmp_path / "run"
+    train(cfg, out, loss_and_grad=_fake_loss_and_grad(set()), progress=False)
+    for path in (checkpoint_path(out), previous_checkpoint_path(out)):
+        _damage(path, "truncated")
+    config = tmp_path / "small.json"
+    config.write_text(json.dumps(SMALL))
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["train", "autoencoder", "--quick", "--config", str(config), "--out", str(out), "--resume"])
+    message = str(exc.value.code)
+    assert message.startswith("odesnn train: no checkpoint of run")
+    assert str(checkpoint_path(out)) in message and "BadZipFile" in message and "without --resume" in message
+
+
+def test_load_run_of_a_run_in_progress_falls_back_to_the_previous_checkpoint(tmp_path):
+    from odesnn.training import load_run
+    from odesnn.training.checkpoint import checkpoint_path, previous_checkpoint_path
+
+    cfg = default_config("autoencoder", quick=True, **SMALL)
+    train(cfg, tmp_path, loss_and_grad=_fake_loss_and_grad(set()), progress=False)
+    for name in ("params.npz", "config.json"):  # as if still training
+        (tmp_path / name).unlink()
+    with np.load(previous_checkpoint_path(tmp_path)) as data:
+        expected = data["param_U"].copy()
+    _damage(checkpoint_path(tmp_path), "truncated")
+    with pytest.warns(UserWarning, match="previous checkpoint"):
+        _, _, params = load_run(tmp_path)
+    np.testing.assert_array_equal(params.U, expected)
+
+
 def test_a_step_never_moves_an_entry_the_masks_hold_at_zero(tmp_path):
     # the fake gradient is non-zero everywhere; Wf's diagonal (Wf_mask="zero_diag") must stay at zero, or the
     # trained network could not be saved
     cfg = default_config("autoencoder", quick=True, **{**SMALL, "steps": 2})
     net, params = train(cfg, tmp_path, loss_and_grad=_fake_loss_and_grad(set()), progress=False)
     assert np.all(np.diag(params.Wf) == 0) and np.any(params.Wf != 0)
+
+
+def test_a_fresh_run_clears_an_earlier_runs_checkpoints(tmp_path):
+    from odesnn.training.checkpoint import checkpoint_path, previous_checkpoint_path
+
+    cfg = default_config("autoencoder", quick=True, **{**SMALL, "steps": 2, "checkpoint_every": 5})
+    previous_checkpoint_path(tmp_path).write_bytes(b"an earlier run's")
+    train(cfg, tmp_path, loss_and_grad=_fake_loss_and_grad(set()), progress=False)
+    assert checkpoint_path(tmp_path).exists() and not previous_checkpoint_path(tmp_path).exists()

@@ -15,6 +15,8 @@ from ..models import Params
 from .._progress import training_bar
 from .checkpoint import (
     checkpoint_path,
+    has_checkpoint,
+    previous_checkpoint_path,
     read_checkpoint,
     truncate_metrics,
     write_checkpoint,
@@ -123,7 +125,7 @@ def train(cfg: TrainConfig, out, resume=False, loss_and_grad=None, progress=True
     if cfg.readout == "lstsq":
         readout = LstsqReadout(net.n_neurons, net.n_outputs, cfg.readout_decay, cfg.readout_ridge)
         states_of = states_fn or (lambda p, b, v: jax_states(cfg, net, p, b, v)[0])
-    resuming = resume and checkpoint_path(out).exists()
+    resuming = resume and has_checkpoint(out)
     # a resumed run reads its parameters from the checkpoint (`init_from` may be gone by then)
     params = net.init_params(cfg.seed, **cfg.init) if resuming else initial_params(cfg, net)
     opt_state = optimizer.init(params)
@@ -134,8 +136,8 @@ def train(cfg: TrainConfig, out, resume=False, loss_and_grad=None, progress=True
         truncate_metrics(metrics_path, start)
         log(f"resuming {out} at step {start}")
     else:
-        if metrics_path.exists():
-            metrics_path.unlink()
+        for stale in (metrics_path, checkpoint_path(out), previous_checkpoint_path(out)):
+            stale.unlink(missing_ok=True)  # an earlier run's in this directory: never this run's to resume
         shutil.rmtree(best_path(out), ignore_errors=True)  # a best network of an earlier run is not this run's
         (out / "train_config.json").write_text(config_text(cfg))
     best = None

@@ -10,7 +10,7 @@ import numpy as np
 
 from .._io import load, save
 from ..models import Network, Params
-from .checkpoint import checkpoint_path
+from .checkpoint import has_checkpoint, read_checkpoint_arrays
 from .config import TrainConfig, build_network
 
 
@@ -80,12 +80,11 @@ def load_run(out):
     if (out / "params.npz").is_file():
         net, params = load(out)
         return cfg, net, params
-    if not checkpoint_path(out).is_file():
+    if not has_checkpoint(out):
         raise FileNotFoundError(f"`out`={str(out)!r} has neither params.npz nor checkpoint.npz")
     net = build_network(cfg)
-    with np.load(checkpoint_path(out)) as data:
-        params = Params(*(data[f"param_{n}"] for n in Params._fields))
-    return cfg, net, net.check_params(params)
+    data, _ = read_checkpoint_arrays(out)
+    return cfg, net, net.check_params(Params(*(data[f"param_{n}"] for n in Params._fields)))
 
 
 def load_listed_run(run, name="runs"):
