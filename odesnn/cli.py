@@ -57,6 +57,60 @@ def _cmd_gradcheck(args):
     return 0 if report["passed"] else 1
 
 
+def _add_width_sweep(sub):
+    p = sub.add_parser("width-sweep", help="one random network's cost, spikes and gradient as the gate width Δ goes to 0",
+                       description="Gate width Δ over a geometric sequence down to 0 on one random network and input "
+                                   "(the SciPy adjoint at each width); grad_rel_diff is the gradient's relative "
+                                   "distance from the Δ = 0 gradient. Writes OUT/sweep.json and OUT/width_sweep.png.")
+    p.add_argument("--model", choices=["nif", "qif", "lif"], default="qif", help="neuron model of the random network")
+    p.add_argument("--widths", type=float, nargs="+", default=None, metavar="DELTA",
+                   help="gate widths (default: ten from 0.2 down to 2e-4, geometric); 0 is always added")
+    p.add_argument("--gate", choices=["box", "smooth", "poly2"], default="smooth", help="gate profile for Δ > 0")
+    p.add_argument("--neurons", type=int, default=3, help="number of neurons")
+    p.add_argument("--duration", type=float, default=30.0, help="ms")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random network and its inputs")
+    p.add_argument("--min-spikes", type=int, default=10, help="raise the drive until the network fires this many")
+    p.add_argument("--rtol", type=float, default=1e-10, help="solver tolerance")
+    p.add_argument("--out", default="width-sweep", metavar="DIR", help="directory for sweep.json and the figure")
+    p.add_argument("--json", action="store_true", help="print sweep.json's rows (without the gradients) as JSON")
+    p.set_defaults(func=_cmd_width_sweep)
+
+
+def _cmd_width_sweep(args):
+    from ._gradcheck import random_problem
+    from ._width_sweep import DEFAULT_WIDTHS, sweep_slope, width_sweep, write_width_sweep
+
+    if args.neurons < 1:
+        raise SystemExit(f"odesnn width-sweep: --neurons must be positive, got {args.neurons}")
+    if not args.duration > 0:
+        raise SystemExit(f"odesnn width-sweep: --duration must be positive, got {args.duration}")
+    widths = DEFAULT_WIDTHS if args.widths is None else args.widths
+    try:
+        problem = random_problem(args.model, args.gate, args.neurons, args.duration, args.seed,
+                                 min_spikes=args.min_spikes)
+        rows = width_sweep(problem.net, problem.params, problem.inputs, problem.target, (problem.t0, problem.t1),
+                           v0=problem.x0.v, widths=widths, kind=args.gate, rtol=args.rtol)
+    except (ValueError, RuntimeError) as exc:
+        raise SystemExit(f"odesnn width-sweep: {exc}") from None
+    json_path, png_path = write_width_sweep(rows, args.out, title=f"{args.model}, {args.gate} gate, "
+                                            f"N={args.neurons}, T={args.duration:g} ms, seed {args.seed}")
+    if args.json:
+        keep = ("width", "cost", "n_spikes", "grad_norm", "grad_rel_diff", "cost_diff", "same_spikes",
+                "spike_time_max_diff")
+        print(json.dumps({"slope_grad_rel_diff": sweep_slope(rows),
+                          "rows": [{k: r[k] for k in keep} for r in rows]}, indent=2, default=float))
+        return 0
+    print(f"odesnn width-sweep: model={args.model} gate={args.gate} N={args.neurons} T={args.duration:g} ms "
+          f"seed={args.seed}")
+    print(f"  {'width':>9} {'spikes':>6} {'same':>5} {'cost':>14} {'grad_rel_diff':>14} {'max |dt_k| ms':>14}")
+    for r in rows:
+        print(f"  {r['width']:>9.3g} {r['n_spikes']:>6d} {str(r['same_spikes']):>5} {r['cost']:>14.8g} "
+              f"{r['grad_rel_diff']:>14.3e} {r['spike_time_max_diff']:>14.3e}")
+    print(f"  log-log slope of grad_rel_diff against Δ: {sweep_slope(rows):.3f}")
+    print(f"  wrote {json_path} and {png_path}")
+    return 0
+
+
 def _add_figure(sub):
     p = sub.add_parser("figure", help="reproduce a figure of the paper")
     p.add_argument("name", choices=["gate"], help="gate: Figure 1 (gate and charge)")
@@ -300,8 +354,8 @@ def _cmd_tolerance(args):
     return 0
 
 
-COMMANDS = [_add_gradcheck, _add_figure, _add_train, _add_evaluate, _add_average, _add_pick, _add_tolerance,
-            _add_reproduce, _add_bench]
+COMMANDS = [_add_gradcheck, _add_width_sweep, _add_figure, _add_train, _add_evaluate, _add_average, _add_pick,
+            _add_tolerance, _add_reproduce, _add_bench]
 
 
 class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
