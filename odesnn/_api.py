@@ -40,7 +40,8 @@ def simulate(net, params, inputs=None, target=None, t_span=None, *, v0=None, s0=
         Backend options. SciPy: ``method`` (default ``"DOP853"``), ``rtol``
         (1e-10), ``atol`` (1e-12), ``t_eval``, ``max_steps``, ``max_events``,
         ``max_step``, ``throw`` (raise :class:`SimulationError` on failure,
-        default True).
+        default True; with False, a failed simulation returns its trajectory
+        up to the time it stopped, with ``status`` and ``message``).
 
     Returns
     -------

@@ -72,3 +72,63 @@ def test_ignored_option_warns():
     params = params._replace(Wf=np.zeros((4, 4)))
     with pytest.warns(UserWarning, match="fd_step"):
         odesnn.gradient(net, params, t_span=(0, 5.0), method="adjoint", fd_step=1e-4)
+
+
+
+def _quiet_problem(extra_drive=0.0, t1=100.0):
+    """Two lone NIF neurons on constant drives ``I = (0.05, 0.08) + extra_drive``: ``v = I t`` until the first
+    spike, a regular, finite trajectory that still takes many steps (the gate zones)."""
+    from odesnn._problem import make_problem
+
+    net = odesnn.Network(2, 1, 1, neuron=odesnn.NIF(), gate=odesnn.Gate("smooth", 0.1), tau=10.0)
+    params = odesnn.Params(np.zeros((2, 2)), np.zeros((2, 0)), np.ones((2, 1)), np.ones((1, 2)), np.array([0.05, 0.08]))
+    return make_problem(net, params, np.array([extra_drive]), None, (0.0, t1))
+
+
+def _check_linear_rise(sol, drive):
+    before = sol.t < 1.0 / max(drive)  # before the first spike
+    assert before.sum() >= 2
+    np.testing.assert_allclose(sol.v[before], sol.t[before, None] * np.asarray(drive), rtol=1e-6, atol=1e-9)
+
+
+def test_jax_throw_false_returns_nothing_past_the_stop():
+    from odesnn.jax import simulate as jax_simulate
+
+    sol = jax_simulate(_quiet_problem(), throw=False, max_steps=5)
+    t_stop = float(sol.extra["t_final"][0])
+    assert sol.status == 2 and not sol.success and 0.0 < t_stop < 100.0
+    assert sol.message == f"max_steps=5 reached at t={t_stop:.12g} ms (after 5 steps)"
+    # the trajectory ends where the solver stopped, and every value in it is one the solver computed
+    assert sol.t[-1] == t_stop and np.all(np.diff(sol.t) > 0)
+    for name in ("v", "s", "sf", "o"):
+        arr = getattr(sol, name)
+        assert arr.shape[0] == sol.t.size and np.all(np.isfinite(arr)), name
+    _check_linear_rise(sol, (0.05, 0.08))
+    with pytest.raises(odesnn.SimulationError, match=r"max_steps=5 reached at t="):
+        jax_simulate(_quiet_problem(), max_steps=5)
+
+
+def test_jax_batch_throw_false_ends_at_the_earliest_stop():
+    from odesnn.jax import simulate as jax_simulate
+
+    sol = jax_simulate([_quiet_problem(), _quiet_problem(0.1)], throw=False, max_steps=5)
+    stops = np.asarray(sol.extra["t_final"])
+    assert sol.status == 2 and np.all(sol.extra["status"] == 2) and stops[0] != stops[1]
+    assert sol.message.startswith("trial 0: max_steps=5 reached") and "extra['t_final']" in sol.message
+    assert sol.t[-1] <= stops.min() and sol.t.size >= 2
+    for name in ("v", "s", "sf", "o"):
+        arr = getattr(sol, name)
+        assert arr.shape[:2] == (2, sol.t.size) and np.all(np.isfinite(arr)), name
+
+
+def test_scipy_throw_false_with_t_eval_returns_nothing_past_the_stop():
+    pb = _quiet_problem()
+    t_eval = np.linspace(0.0, 100.0, 201)
+    kw = dict(t_span=(0.0, 100.0), max_steps=5, throw=False)
+    sol = odesnn.simulate(pb.net, pb.params, pb.inputs, t_eval=t_eval, **kw)
+    full = odesnn.simulate(pb.net, pb.params, pb.inputs, **kw)
+    assert sol.status == 2 and sol.t[-1] == full.t[-1] < 100.0  # the stop, as the default output has it
+    assert np.all(np.isin(sol.t[:-1], t_eval)) and np.all(np.diff(sol.t) > 0)
+    np.testing.assert_array_equal(sol.v[-1], full.v[-1])
+    # the requested times before the stop are read from the dense output, not extrapolated past it
+    _check_linear_rise(sol, (0.05, 0.08))

@@ -39,6 +39,13 @@ def apply_event(net, events, e, y):
     return y
 
 
+def _end_state(segments, records, y0):
+    """The state where the integration ended (after the last event's jump, if it ended on one)."""
+    if records and (not segments or records[-1].t >= segments[-1].t1):
+        return records[-1].y_post
+    return segments[-1](segments[-1].t1) if segments else y0
+
+
 def simulate(problem: Problem, *, method="DOP853", rtol=1e-10, atol=1e-12, t_eval=None, max_steps=1_000_000,
              max_events=1_000_000, throw=True, max_step=np.inf) -> Solution:
     """Simulate ``problem`` with a SciPy ``OdeSolver``; see :func:`odesnn.simulate`."""
@@ -68,7 +75,12 @@ def simulate(problem: Problem, *, method="DOP853", rtol=1e-10, atol=1e-12, t_eva
         t_out = np.asarray(t_eval, dtype=float)
         if t_out.ndim != 1 or np.any(t_out < problem.t0) or np.any(t_out > problem.t1):
             raise ValueError(f"`t_eval` must be 1-D and inside t_span=({problem.t0}, {problem.t1})")
-        Y = dense(t_out) if dense is not None else np.tile(y0, (t_out.size, 1))
+        if status != 0:  # nothing past the stop: the requested times before it, then the stop and its state
+            t_stop = max(segments[-1].t1 if segments else problem.t0, records[-1].t if records else problem.t0)
+            t_out = t_out[t_out < t_stop]
+        Y = dense(t_out) if dense is not None and t_out.size else np.tile(y0, (t_out.size, 1))
+        if status != 0:
+            t_out, Y = np.append(t_out, t_stop), np.vstack([Y.reshape(-1, y0.size), _end_state(segments, records, y0)])
     n = state_size(net)
     xs = unpack(net, Y.T)
     spikes = [rec for rec in records if events.kind[rec.index] == THRESHOLD]
@@ -76,8 +88,7 @@ def simulate(problem: Problem, *, method="DOP853", rtol=1e-10, atol=1e-12, t_eva
     spike_neurons = np.array([events.neuron[rec.index] for rec in spikes], dtype=int)
     spike_signs = np.array([net.neuron.thresholds[events.threshold[rec.index]].direction for rec in spikes], dtype=int)
     phi = dyn.spike_cost(net, spike_times, spike_neurons, spike_signs, (problem.t0, problem.t1))[0]
-    y_end = records[-1].y_post if (records and (not segments or records[-1].t >= segments[-1].t1)) else (
-        segments[-1](segments[-1].t1) if segments else y0)
+    y_end = _end_state(segments, records, y0)
     return Solution(
         t=t_out, v=xs.v.T, s=xs.s.T, sf=xs.sf.T, o=(problem.params.O @ xs.s).T,
         spike_times=spike_times, spike_neurons=spike_neurons, spike_signs=spike_signs,

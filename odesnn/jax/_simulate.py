@@ -37,7 +37,14 @@ def simulate(problem_or_batch, *, params=None, model=None, t_eval=None, throw=Tr
     t_eval : array, optional
         Output times (default: 201 points over ``t_span``).
     throw : bool
-        Raise :class:`~odesnn.SimulationError` if any trial fails.
+        Raise :class:`~odesnn.SimulationError` if any trial fails. With
+        ``throw=False`` a failed simulation returns what was computed before
+        it stopped, with ``status`` and ``message`` as the SciPy backend sets
+        them, and nothing past the stop: for one trial, the output times up to
+        the stop and then the stop time itself with the state there; for a
+        batch, the output times up to the earliest stop of any trial (each
+        trial's own stop time is ``extra["t_final"]``, its status
+        ``extra["status"]``).
     options : Options, or keyword options (``solver``, ``rtol``, ``atol``, ``max_steps``, ...)
 
     Returns
@@ -59,7 +66,7 @@ def simulate(problem_or_batch, *, params=None, model=None, t_eval=None, throw=Tr
                            batch.t_span)
     p, b = cast(params, batch, dtype)
     out = forward_jit(model, opts, p, b, jnp.asarray(t_eval, dtype))
-    return _solution(model, params, out, t_eval, throw, single=isinstance(problem_or_batch, Problem))
+    return _solution(model, params, out, t_eval, throw, single=isinstance(problem_or_batch, Problem), opts=opts)
 
 
 def _check_t_eval(t_eval, t_span):
@@ -73,25 +80,48 @@ def _check_t_eval(t_eval, t_span):
     return te
 
 
-def _solution(model, params, out, t_eval, throw, single):
+def _failure(out, b, opts):
+    """What stopped trial ``b``, worded as the SciPy backend words it: the cause, the time and the cap."""
+    status, t = int(out.status[b]), float(out.t[b])
+    if status == 1:  # name the busiest neuron and its count, as the SciPy backend does
+        message = f"spike buffer max_spikes={opts.max_spikes} exceeded at t={t:.12g} ms"
+        n_rec = min(int(out.spikes.count[b]), out.spikes.neuron.shape[1])
+        neurons = np.asarray(out.spikes.neuron[b, :n_rec]).astype(int)
+        if neurons.size:
+            busiest = int(np.bincount(neurons).argmax())
+            message += (f" (neuron {busiest} had {int(np.sum(neurons == busiest))} of the {n_rec} recorded "
+                        f"spikes); raise `max_spikes` or check for runaway excitation")
+        return message
+    if status == 2:
+        return f"max_steps={opts.max_steps} reached at t={t:.12g} ms (after {int(out.n_steps[b])} steps)"
+    if status == -1:
+        return f"integration step failed at t={t:.12g} ms: the step size fell to zero"
+    return f"{RESULTS.get(status, 'failure')} (stopped at t={t:.12g} ms after {int(out.n_steps[b])} steps)"
+
+
+def _solution(model, params, out, t_eval, throw, single, opts):
     out = jax.tree.map(np.asarray, out)
     status = out.status
     bad = np.flatnonzero(status != 0)
     message = RESULTS[0]
+    t_out = np.asarray(t_eval, dtype=float)
+    x = out.saved[0]
     if bad.size:
         b = int(bad[0])
-        message = (f"trial {b}: {RESULTS.get(int(status[b]), 'failure')} (stopped at t={float(out.t[b]):.12g} ms "
-                   f"after {int(out.n_steps[b])} steps)")
-        if int(status[b]) == 1:  # name the busiest neuron and its count, as the SciPy backend does
-            n_rec = min(int(out.spikes.count[b]), out.spikes.neuron.shape[1])
-            neurons = np.asarray(out.spikes.neuron[b, :n_rec]).astype(int)
-            if neurons.size:
-                busiest = int(np.bincount(neurons).argmax())
-                message += (f"; neuron {busiest} had {int(np.sum(neurons == busiest))} of the "
-                            f"{n_rec} recorded spikes; raise `max_spikes` or check for runaway excitation")
+        message = _failure(out, b, opts) if single else f"trial {b}: {_failure(out, b, opts)}"
         if throw:
             raise SimulationError(message)
-    x = out.saved[0]
+        # nothing past the stop: the outputs end where the (earliest) failed trial stopped
+        t_stop = float(np.min(out.t[bad]))
+        keep = t_out <= t_stop
+        t_out = t_out[keep]
+        x = jax.tree.map(lambda a: a[:, keep], x)
+        if single and (t_out.size == 0 or t_out[-1] < t_stop):  # and the state where it stopped
+            t_out = np.append(t_out, t_stop)
+            x = jax.tree.map(lambda a, end: np.concatenate([a, end[:, None]], axis=1), x, out.y[0])
+        if not single:
+            message += (f"; the outputs end at t={t_out[-1] if t_out.size else t_stop:.12g} ms, before the earliest "
+                        f"stop of a failed trial (each trial's stop: extra['t_final'])")
     o = np.einsum("kn,ben->bek", np.asarray(params.O), x.s)
     sp_t, sp_n, sp_s = [], [], []
     for b in range(status.shape[0]):
@@ -103,7 +133,7 @@ def _solution(model, params, out, t_eval, throw, single):
     stats = dict(n_steps=out.n_steps, n_rejected=out.n_rejected, n_events=out.spikes.count)
     pick = (lambda a: a[0]) if single else (lambda a: a)
     return Solution(
-        t=np.asarray(t_eval), v=pick(x.v), s=pick(x.s), sf=pick(x.sf), o=pick(o),
+        t=t_out, v=pick(x.v), s=pick(x.s), sf=pick(x.sf), o=pick(o),
         spike_times=pick(sp_t) if single else sp_t, spike_neurons=pick(sp_n) if single else sp_n,
         spike_signs=pick(sp_s) if single else sp_s,
         cost=float(out.y[1][0]) if single else out.y[1],
