@@ -306,7 +306,7 @@ def _add_bench(sub):
 
 
 def _cmd_bench(args):
-    from .jax import bench
+    from . import bench
 
     argv = [item for case in (args.case or []) for item in ("--case", case)]
     argv += ["--json"] if args.json else []

@@ -10,8 +10,15 @@ import numpy as np
 
 from .._checks import check_horizon, check_integer, check_number
 from ..models import NIF, QIF, Gate, Network, Params, QuadraticCost
-from ..tasks import TASKS
 from .readout import check_readout_options
+
+
+def _tasks():
+    """The task generators by name (:data:`odesnn.tasks.TASKS`), imported when first needed: the tasks package
+    holds the reproduction floor, which imports this one."""
+    from ..tasks import TASKS
+
+    return TASKS
 
 
 @dataclass
@@ -241,8 +248,8 @@ class TrainConfig:
     task_kwargs: dict = field(default_factory=dict)
 
     def __post_init__(self):
-        if self.task not in TASKS:
-            raise ValueError(f"`task`={self.task!r} unknown; known: {sorted(TASKS)}")
+        if self.task not in _tasks():
+            raise ValueError(f"`task`={self.task!r} unknown; known: {sorted(_tasks())}")
         # integers: Python or numpy ints (JSON and np.int64 alike), never bools; stored as int
         self.steps = check_integer("steps", self.steps, 0)
         self.seed = check_integer("seed", self.seed, 0)
@@ -332,7 +339,7 @@ def default_config(task, quick=False, **overrides) -> TrainConfig:
                        task_kwargs={"first_range": (20.0, 60.0), "gap_range": (60.0, 100.0),
                                     "cue_delay_range": (60.0, 100.0)})
     else:
-        raise ValueError(f"`task`={task!r} unknown; known: {sorted(TASKS)}")
+        raise ValueError(f"`task`={task!r} unknown; known: {sorted(_tasks())}")
     cfg.update(overrides)
     return TrainConfig(**cfg)
 
@@ -385,7 +392,7 @@ def make_task(cfg: TrainConfig):
     kw.setdefault("dt", cfg.dt)
     if cfg.task != "xor":
         kw.setdefault("tau", cfg.tau)
-    return TASKS[cfg.task](**kw)
+    return _tasks()[cfg.task](**kw)
 
 
 def batch_for_step(cfg: TrainConfig, task, step, size=None, salt=0):
