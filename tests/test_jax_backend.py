@@ -188,14 +188,6 @@ def test_quadrature_gradient_is_the_shared_gradient_density():
         np.testing.assert_allclose(g, ref, rtol=1e-12, atol=1e-14, err_msg=name)
 
 
-def test_gradient_refused_for_threshold_synapse():
-    pb = case("nif")
-    net = Network(5, 2, 2, neuron=NIF(), gate=None, tau=5.0)
-    pb = make_problem(net, net.init_params(0), pb.inputs, pb.target, (0, 10.0))
-    with pytest.raises(NotImplementedError, match="gate=None"):
-        value_and_grad(pb.params, [pb], **TIGHT)
-
-
 def test_spike_counts_come_with_the_gradient():
     """Training reads spike counts from the gradient's own forward pass: same value, gradient and spikes."""
     from odesnn.jax._simulate import value_grad_and_spike_counts

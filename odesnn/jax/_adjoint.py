@@ -22,7 +22,11 @@ Resets: for translation resets ``f``, ``f_v``, ``f_I`` and the gate are the
 same on both sides, so ``p_v`` is continuous (reset factor 1) and the
 unwrapped interpolant serves. For truncated steps the jump
 ``p_v,k(t⁻) = p_v,k(t⁺) f(v_r, I)/f(θ, I)`` of
-:func:`odesnn._dynamics.reset_factor` is applied at the event.
+:func:`odesnn._dynamics.reset_factor` is applied at the event. With the
+zero-width threshold synapse (``gate=None``, always truncated) ``s``, the
+currents and the running cost jump with each spike, and the general jump
+:func:`odesnn._dynamics.event_adjoint_jump` is applied instead, as the SciPy
+adjoint does.
 """
 
 from __future__ import annotations
@@ -150,7 +154,14 @@ def backward(model: Model, opts, params, trial, fwd, t_span):
     def adjoint_step(p, data):
         t0, t1, te, event, piece, dense, x_minus, valid = data
         fwd_interp = ev.interpolant(solver, t0, t1, dense)
-        if not model.translation:  # jump of p_v at a truncating reset
+        if net.gate is None:  # zero width: s, I and l jump with the spike too, so the general event jump
+            e = jnp.maximum(event, 0)
+            jth, n = e // N, e % N
+            i_te, o_te = _signals(model, trial, piece, te)
+            x_plus = _reset(model, (x_minus, jnp.zeros((), p.v.dtype)), jth, n)[0]
+            jumped = as_dtype(dyn.event_adjoint_jump(net, params, x_minus, x_plus, i_te, o_te, p, n), p.v.dtype)
+            p = jax.tree.map(lambda a, b: jnp.where(valid & (event >= 0), a, b), jumped, p)
+        elif not model.translation:  # jump of p_v at a truncating reset
             e = jnp.maximum(event, 0)
             jth, n = e // N, e % N
             i_te, _ = _signals(model, trial, piece, te)

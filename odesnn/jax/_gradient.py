@@ -41,10 +41,6 @@ def _counts(out):
 
 def _record(model, opts, params, batch, t_eval):
     """The forward pass that keeps what the adjoint needs (and the states at ``t_eval``, which may be empty)."""
-    if model.net.gate is None:
-        raise NotImplementedError(
-            "the gradient is not defined for the zero-width threshold synapse (gate=None); "
-            "simulate with a Gate of positive width")
     return forward_batch(model, opts, params, batch, t_eval, True)
 
 
