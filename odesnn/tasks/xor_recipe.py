@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from importlib import resources
 from pathlib import Path
 
@@ -38,7 +39,11 @@ def _kept(run: Path) -> Path:
     return best_path(run) if (best_path(run) / "params.npz").is_file() else run
 
 
-def run_xor_recipe(out, quick=False, candidates=None, progress=True, log=print):
+def _stderr(*args):
+    print(*args, file=sys.stderr, flush=True)
+
+
+def run_xor_recipe(out, quick=False, candidates=None, progress=True, log=_stderr):
     """Run the XOR recipe into directory ``out``; returns ``(summary, data)`` as :func:`odesnn.tasks.evaluate`.
 
     Parameters
@@ -54,7 +59,8 @@ def run_xor_recipe(out, quick=False, candidates=None, progress=True, log=print):
     progress : bool
         Progress bars of the training stages.
     log : callable
-        Where each stage and score is reported.
+        Where each stage and score is reported (default: standard error, so that standard output holds only
+        the summary ``odesnn reproduce`` prints).
 
     Returns
     -------
