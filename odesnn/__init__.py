@@ -19,6 +19,7 @@ from ._solution import Solution as Solution
 from ._spike_times import SpikeTimeGradients as SpikeTimeGradients
 from ._spike_times import spike_time_gradients as spike_time_gradients
 from ._width_sweep import width_sweep as width_sweep
+from ._width_sweep import write_width_sweep as write_width_sweep
 from .models import LIF as LIF
 from .models import NIF as NIF
 from .models import QIF as QIF
