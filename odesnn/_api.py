@@ -39,9 +39,13 @@ def simulate(net, params, inputs=None, target=None, t_span=None, *, v0=None, s0=
     **options
         Backend options. SciPy: ``method`` (default ``"DOP853"``), ``rtol``
         (1e-10), ``atol`` (1e-12), ``t_eval``, ``max_steps``, ``max_events``,
-        ``max_step``, ``throw`` (raise :class:`SimulationError` on failure,
-        default True; with False, a failed simulation returns its trajectory
-        up to the time it stopped, with ``status`` and ``message``).
+        ``max_step``, ``max_rate`` (Hz, default 1e5: stop, with status 4,
+        when a neuron's rate over its last 10 spikes exceeds it, so that a
+        runaway or Zeno network stops early; ``None``: no such check),
+        ``throw`` (raise :class:`SimulationError` on failure, default True;
+        with False, a failed simulation returns its trajectory up to the time
+        it stopped, with ``status`` and ``message``). JAX: see
+        :class:`odesnn.jax.Options`.
 
     Returns
     -------
@@ -58,7 +62,7 @@ def simulate(net, params, inputs=None, target=None, t_span=None, *, v0=None, s0=
     return jsim(problem, **options)
 
 
-_SCIPY_OPTIONS = ("method", "rtol", "atol", "t_eval", "max_steps", "max_events", "throw", "max_step")
+_SCIPY_OPTIONS = ("method", "rtol", "atol", "t_eval", "max_steps", "max_events", "throw", "max_step", "max_rate")
 
 
 def _scipy_options(options, allowed=_SCIPY_OPTIONS):

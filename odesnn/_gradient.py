@@ -77,7 +77,9 @@ def gradient(net, params, inputs=None, target=None, t_span=None, *, v0=None, s0=
     opts = dict(options)
     if "solver" in opts:
         opts["method"] = opts.pop("solver")
-    opts = _scipy_options(opts, ("method", "rtol", "atol", "max_steps", "max_events"))
+    # max_rate: the forward simulation's rate guard (forward sensitivity keeps the default, 1e5 Hz)
+    opts = _scipy_options(opts, ("method", "rtol", "atol", "max_steps", "max_events")
+                          + (("max_rate",) if method != "forward" else ()))
     if method == "adjoint":
         from ._scipy.adjoint import adjoint
         from ._scipy.forward import simulate

@@ -15,6 +15,7 @@ RESULTS = {
     1: "The event cap was reached.",
     2: "The maximum number of steps was reached.",
     3: "A non-finite state was produced.",
+    4: "A neuron's spike rate exceeded max_rate.",
 }
 
 

@@ -1,12 +1,15 @@
 """Runaway spiking, Zeno bursts and solver failure: an error that says when and why, never a hang."""
 
+import re
 import time
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
 
 import odesnn
+from odesnn._problem import make_problem
 
 
 def runaway_network():
@@ -23,13 +26,13 @@ def test_event_cap_raises_with_time_neuron_and_count():
     net, params = runaway_network()
     start = time.perf_counter()
     with pytest.raises(odesnn.SimulationError, match=r"max_events=300 exceeded at t=.* ms \(neuron \d+ had \d+ events\)"):
-        odesnn.simulate(net, params, t_span=(0, 1000.0), max_events=300)
+        odesnn.simulate(net, params, t_span=(0, 1000.0), max_events=300, max_rate=None)  # the cap, not the rate
     assert time.perf_counter() - start < 30
 
 
 def test_event_cap_throw_false_returns_partial_result():
     net, params = runaway_network()
-    sol = odesnn.simulate(net, params, t_span=(0, 1000.0), max_events=300, throw=False)
+    sol = odesnn.simulate(net, params, t_span=(0, 1000.0), max_events=300, throw=False, max_rate=None)
     assert sol.status == 1 and not sol.success
     assert "max_events=300" in sol.message
     assert sol.t[-1] < 1000.0  # the trajectory up to the failure
@@ -42,7 +45,7 @@ def test_zeno_burst_is_capped():
     params = odesnn.Params(np.zeros((1, 1)), np.zeros((1, 0)), np.zeros((1, 1)), np.ones((1, 1)), np.array([1e6]))
     start = time.perf_counter()
     with pytest.raises(odesnn.SimulationError, match="max_events=1000"):
-        odesnn.simulate(net, params, t_span=(0, 10.0), max_events=1000)
+        odesnn.simulate(net, params, t_span=(0, 10.0), max_events=1000, max_rate=None)
     assert time.perf_counter() - start < 30
 
 
@@ -132,3 +135,126 @@ def test_scipy_throw_false_with_t_eval_returns_nothing_past_the_stop():
     np.testing.assert_array_equal(sol.v[-1], full.v[-1])
     # the requested times before the stop are read from the dense output, not extrapolated past it
     _check_linear_rise(sol, (0.05, 0.08))
+
+
+# -- the rate guard: a runaway or Zeno network stops early, naming the neuron, the time and the rate -------------
+
+RATE_MESSAGE = (r"neuron (\d+) fired 10 spikes in ([0-9.e+-]+) ms up to t=([0-9.e+-]+) ms, a rate of ([0-9.e+-]+) Hz "
+                r"above max_rate=100000 Hz")
+
+
+@dataclass(frozen=True)
+class Accelerating(odesnn.NeuronModel):
+    """``dv/dt = I² + 0.01``, threshold 1, reset 0. With self-excitation each spike adds about ``w/τ`` to ``I``,
+    so the k-th interval ``1/I²`` shrinks as ``1/k²``: their sum converges, a Zeno burst at a finite time."""
+
+    name = "accelerating"
+
+    @property
+    def thresholds(self):
+        return (odesnn.Threshold(1.0, +1, 0.0),)
+
+    def f(self, v, I):  # noqa: E741
+        return I * I + 0.01 + 0.0 * v
+
+
+def zeno_network():
+    net = odesnn.Network(1, 1, 1, neuron=Accelerating(), gate=odesnn.Gate("smooth", 0.1), tau=10.0)
+    return net, odesnn.Params(np.array([[20.0]]), np.zeros((1, 0)), np.zeros((1, 1)), np.ones((1, 1)), np.array([0.1]))
+
+
+def _check_rate_stop(sol, message):
+    """The message's neuron, time and rate are those of the spikes returned, and no earlier window of 10
+    spikes of any neuron was as fast: the guard stopped at the first one."""
+    import re
+
+    n, span, t, rate = re.search(RATE_MESSAGE, message).groups()
+    n, span, t, rate = int(n), float(span), float(t), float(rate)
+    times = np.sort(sol.spike_times[sol.spike_neurons == n])
+    assert times[-1] == pytest.approx(t, abs=1e-9) and sol.t[-1] == pytest.approx(t, abs=1e-9)
+    assert times[-1] - times[-10] == pytest.approx(span, rel=1e-2)
+    assert rate == pytest.approx(9000.0 / (times[-1] - times[-10]), rel=1e-2) and rate > 1e5
+    for k in np.unique(sol.spike_neurons):
+        tk = np.sort(sol.spike_times[sol.spike_neurons == k])
+        spans = tk[9:] - tk[:-9]
+        earlier = spans[:-1] if k == n else spans
+        assert np.all(earlier * 1e5 >= 9000.0)  # every earlier window below 100 kHz
+    for name in ("v", "s", "sf", "o"):
+        assert np.all(np.isfinite(getattr(sol, name))), name
+
+
+@pytest.mark.parametrize("case", ["runaway", "zeno"])
+def test_scipy_rate_guard_stops_runaway_and_zeno_networks_at_the_defaults(case):
+    net, params = runaway_network() if case == "runaway" else zeno_network()
+    start = time.process_time()
+    with pytest.raises(odesnn.SimulationError, match=RATE_MESSAGE):
+        odesnn.simulate(net, params, t_span=(0, 1000.0))
+    sol = odesnn.simulate(net, params, t_span=(0, 1000.0), throw=False)
+    assert time.process_time() - start < 30  # without the guard: the event cap after hours, or a vague failure
+    assert sol.status == 4 and sol.message.startswith("neuron ")
+    _check_rate_stop(sol, sol.message)
+
+
+def test_max_rate_is_a_threshold_on_a_steady_rate_and_none_turns_it_off():
+    # a lone NIF neuron on I0 = 50 per ms fires every 0.02 ms: 50 kHz, below the default and above 40 kHz
+    net = odesnn.Network(1, 1, 1, neuron=odesnn.NIF(), gate=None, tau=10.0)
+    params = odesnn.Params(np.zeros((1, 1)), np.zeros((1, 0)), np.zeros((1, 1)), np.ones((1, 1)), np.array([50.0]))
+    assert odesnn.simulate(net, params, t_span=(0, 1.99)).n_spikes == 99  # every 0.02 ms up to 1.98 ms
+    with pytest.raises(odesnn.SimulationError, match=r"neuron 0 fired 10 spikes in 0.18 ms up to t=0.2 ms, a rate "
+                                                     r"of 5e\+04 Hz above max_rate=40000 Hz"):
+        odesnn.simulate(net, params, t_span=(0, 2.0), max_rate=4e4)
+    assert odesnn.simulate(net, params, t_span=(0, 1.99), max_rate=None).n_spikes == 99
+    with pytest.raises(ValueError, match=r"`max_rate` must be None or a positive number of spikes per second, "
+                                         r"got -1.0"):
+        odesnn.simulate(net, params, t_span=(0, 2.0), max_rate=-1.0)
+
+
+@dataclass(frozen=True)
+class Singular(odesnn.NeuronModel):
+    """``dv/dt = I + 0.01/(1 - v)``: the voltage reaches its threshold, 1, with unbounded speed."""
+
+    name = "singular"
+
+    @property
+    def thresholds(self):
+        return (odesnn.Threshold(1.0, +1, 0.0),)
+
+    def f(self, v, I):  # noqa: E741
+        return I + 0.01 / (1.0 - v)
+
+
+def test_a_step_failure_names_the_fastest_neuron_and_its_speed():
+    net = odesnn.Network(2, 1, 1, neuron=Singular(), gate=None, tau=10.0)
+    params = odesnn.Params(np.zeros((2, 2)), np.zeros((2, 0)), np.zeros((2, 1)), np.ones((1, 2)), np.array([0.01, 0.0]))
+    sol = odesnn.simulate(net, params, t_span=(0, 100.0), throw=False)
+    assert sol.status == -1
+    assert re.search(r"integration step failed at t=[0-9.]+ ms: .* Neuron 0 has the fastest voltage there, "
+                     r"dv/dt=[0-9.e+]+ per ms at v=0\.99[0-9]*, [0-9.e-]+ from its threshold 1", sol.message), sol.message
+
+
+def test_jax_rate_guard_stops_a_runaway_network_at_the_defaults():
+    from odesnn.jax import simulate as jax_simulate
+
+    net, params = runaway_network()
+    start = time.process_time()
+    sol = jax_simulate(make_problem(net, params, None, None, (0.0, 1000.0)), throw=False)
+    assert time.process_time() - start < 60  # compiling included; without the guard the spike buffer fills first
+    assert sol.status == 4
+    _check_rate_stop(sol, sol.message)
+    ref = odesnn.simulate(net, params, t_span=(0, 1000.0), throw=False)  # the same neuron, the same spike
+    assert sol.message.split(" fired")[0] == ref.message.split(" fired")[0]
+    assert float(re.search(RATE_MESSAGE, sol.message).group(3)) == pytest.approx(
+        float(re.search(RATE_MESSAGE, ref.message).group(3)), abs=1e-4)
+
+
+def test_jax_rate_guard_stops_a_zeno_neuron_at_the_defaults():
+    from odesnn.jax import simulate as jax_simulate
+
+    net, params = zeno_network()
+    start = time.process_time()
+    sol = jax_simulate(make_problem(net, params, None, None, (0.0, 1000.0)), throw=False)
+    assert time.process_time() - start < 60  # compiling included; without the guard no result in 300 s
+    assert sol.status == 4
+    _check_rate_stop(sol, sol.message)
+    with pytest.raises(odesnn.SimulationError, match=RATE_MESSAGE):
+        jax_simulate(make_problem(net, params, None, None, (0.0, 1000.0)))

@@ -21,6 +21,11 @@ METHODS = {"RK23": RK23, "RK45": RK45, "DOP853": DOP853, "Radau": Radau, "BDF": 
 
 THRESHOLD, EDGE = 0, 1
 N_SAMPLES = 7  # interior samples of each step checked for crossings
+#: spikes over which a neuron's rate is measured for ``max_rate``: the rate is ``(RATE_WINDOW - 1)`` intervals
+#: over the time from the first to the last of its latest ``RATE_WINDOW`` threshold crossings
+RATE_WINDOW = 10
+#: default ``max_rate`` of both backends, Hz: one spike per 0.01 ms, far above any biological or trained rate
+DEFAULT_MAX_RATE = 1e5
 
 
 @dataclass(frozen=True)
@@ -159,7 +164,10 @@ def integrate_events(fun_from, t0, t1, y0, events, on_event, **options):
     ``y[:N]`` holds the voltages that the event functions test; ``on_event(t,
     index, y_pre) -> y_post`` applies the jump (a reset, or nothing at a box
     edge). ``options``: ``method, rtol, atol, max_steps, max_events`` and
-    optionally ``throw, max_step, tstops``. Returns ``(segments, records,
+    optionally ``throw, max_step, tstops, max_rate`` (Hz, default
+    :data:`DEFAULT_MAX_RATE`: stop with status 4 when a neuron's rate over its
+    last :data:`RATE_WINDOW` threshold crossings exceeds it; ``None``: no such
+    check). Returns ``(segments, records,
     stats, status, message)``.
     """
     # a non-finite vector field or state stops the integration with its time and component (below), so numpy's
@@ -168,13 +176,38 @@ def integrate_events(fun_from, t0, t1, y0, events, on_event, **options):
         return _integrate_events(fun_from, t0, t1, y0, events, on_event, **options)
 
 
+class RateGuard:
+    """Each neuron's latest :data:`RATE_WINDOW` spike times, and the check of its rate against ``max_rate`` (Hz)."""
+
+    def __init__(self, n_neurons, max_rate, window=RATE_WINDOW):
+        self.max_rate, self.window = max_rate, window
+        self.times = np.full((n_neurons, window), -np.inf)
+        self.count = np.zeros(n_neurons, dtype=int)
+
+    def spike(self, n, t):
+        """Record a spike of neuron ``n`` at ``t`` (ms); a message if its rate now exceeds ``max_rate``, else None."""
+        k = self.window
+        self.times[n, self.count[n] % k] = t
+        self.count[n] += 1
+        if self.max_rate is None or self.count[n] < k:
+            return None
+        span = t - self.times[n, self.count[n] % k]  # from the first to the last of its latest k spikes
+        if span * self.max_rate >= 1000.0 * (k - 1):
+            return None
+        rate = np.inf if span <= 0 else 1000.0 * (k - 1) / span
+        return (f"neuron {n} fired {k} spikes in {span:.3g} ms up to t={t:.12g} ms, a rate of {rate:.3g} Hz "
+                f"above max_rate={self.max_rate:g} Hz: runaway or ever faster (Zeno) spiking; check the weights "
+                f"and drive, or raise `max_rate`")
+
+
 def _integrate_events(fun_from, t0, t1, y0, events, on_event, *, method, rtol, atol, max_steps, max_events,
-                      throw=True, max_step=np.inf, tstops=()):
+                      throw=True, max_step=np.inf, tstops=(), max_rate=DEFAULT_MAX_RATE):
     stats = RunStats()
     segments, records = [], []
     t, y = t0, np.array(y0, dtype=float)
     counts = np.zeros(events.neuron.size, dtype=int)
     n_v = int(events.neuron.max()) + 1 if events.neuron.size else 0
+    guard = RateGuard(n_v, max_rate)
     stops = [float(x) for x in np.unique(np.asarray(tstops, dtype=float)) if t0 < x < t1] + [t1]
 
     def bound(t):
@@ -197,6 +230,20 @@ def _integrate_events(fun_from, t0, t1, y0, events, on_event, *, method, rtol, a
             if probe is not None and not np.all(np.isfinite(probe)):
                 bad = int(np.flatnonzero(~np.isfinite(probe))[0])
                 message += f" The vector field is not finite just after t={solver.t:.12g} ms (state component {bad})."
+            elif probe is not None and n_v:  # name the neuron whose voltage moves fastest, and how fast
+                fastest = int(np.argmax(np.abs(probe[:n_v])))
+                v = float(solver.y[fastest])
+                message += (f" Neuron {fastest} has the fastest voltage there, dv/dt={probe[fastest]:.3g} per ms at "
+                            f"v={v:.12g}")
+                levels = events.level[(events.neuron == fastest) & (events.kind == THRESHOLD)]
+                if levels.size:
+                    near = float(levels[np.argmin(np.abs(levels - v))])
+                    message += f", {abs(near - v):.3g} from its threshold {near:g}"
+                if guard.count[fastest] >= 2:
+                    last = np.sort(guard.times[fastest][np.isfinite(guard.times[fastest])])
+                    message += (f", {guard.count[fastest]} spikes so far, the last two {last[-1] - last[-2]:.3g} ms "
+                                f"apart")
+                message += "."
             break
         stats.n_steps += 1
         if n_stages is not None:
@@ -243,8 +290,10 @@ def _integrate_events(fun_from, t0, t1, y0, events, on_event, *, method, rtol, a
             y_post = on_event(t_e, e, y_pre.copy())
             records.append(EventRecord(t_e, e, y_pre, y_post))
             counts[e] += 1
+            too_fast = None
             if events.kind[e] == THRESHOLD:
                 stats.n_events += 1
+                too_fast = guard.spike(n, t_e)
             else:
                 stats.n_edges += 1
             if len(records) > max_events:
@@ -252,6 +301,9 @@ def _integrate_events(fun_from, t0, t1, y0, events, on_event, *, method, rtol, a
                 message = (f"event cap max_events={max_events} exceeded at t={t_e:.12g} ms "
                            f"(neuron {n} had {int(counts[events.neuron == n].sum())} events); "
                            "the network may be running away")
+                break
+            if too_fast is not None:
+                status, capped, message = 4, True, too_fast
                 break
         if capped:
             break

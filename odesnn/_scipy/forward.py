@@ -7,7 +7,8 @@ import numpy as np
 from .. import _dynamics as dyn
 from .._problem import Problem, pack, state_size, unpack
 from .._solution import RESULTS, Solution
-from ._integrate import THRESHOLD, DenseSolution, Events, integrate_events
+from .._checks import check_number
+from ._integrate import DEFAULT_MAX_RATE, THRESHOLD, DenseSolution, Events, integrate_events
 
 DEFAULTS = dict(method="DOP853", rtol=1e-10, atol=1e-12)
 
@@ -47,8 +48,9 @@ def _end_state(segments, records, y0):
 
 
 def simulate(problem: Problem, *, method="DOP853", rtol=1e-10, atol=1e-12, t_eval=None, max_steps=1_000_000,
-             max_events=1_000_000, throw=True, max_step=np.inf) -> Solution:
+             max_events=1_000_000, throw=True, max_step=np.inf, max_rate=DEFAULT_MAX_RATE) -> Solution:
     """Simulate ``problem`` with a SciPy ``OdeSolver``; see :func:`odesnn.simulate`."""
+    check_number("max_rate", max_rate, optional=True, note=" of spikes per second")
     net = problem.net
     events = Events.for_network(net)
     y0 = pack(problem.x0, [0.0])
@@ -56,7 +58,7 @@ def simulate(problem: Problem, *, method="DOP853", rtol=1e-10, atol=1e-12, t_eva
         lambda y: forward_rhs(problem, y), problem.t0, problem.t1, y0, events,
         lambda t, e, y: apply_event(net, events, e, y),
         method=method, rtol=rtol, atol=atol, max_steps=max_steps, max_events=max_events, throw=throw,
-        max_step=max_step, tstops=problem.tstops(),
+        max_step=max_step, tstops=problem.tstops(), max_rate=max_rate,
     )
     dense = DenseSolution(segments) if segments else None
     if t_eval is None:

@@ -42,6 +42,7 @@ import jax.numpy as jnp
 from .. import _dynamics as dyn
 from ..models.network import State
 from . import _events as ev
+from . import _rate
 from ._model import Model, forward_field, next_stop, piece_of
 
 
@@ -273,9 +274,12 @@ def forward_batch(model: Model, opts, params, batch, t_eval, record: bool) -> Fo
         return jnp.any(running(carry[0]))
 
     def body(carry):
-        st, spikes, log, ck, saved, i_save = carry
+        st, spikes, log, ck, saved, i_save, recent = carry
         active = running(st)
         new, att = jax.vmap(lambda tr, c, a: _attempt(model, opts, params, tr, t_end, c, a))(trials, st, active)
+        if opts.max_rate is not None:  # a neuron firing faster than max_rate stops its trial (status 4)
+            recent, too_fast = _rate.record(recent, att.mask, att.root, opts.max_rate)
+            new = new._replace(status=jnp.where(too_fast & (new.status == 0), _rate.RATE_STATUS, new.status))
         # spikes
         flat = att.mask.reshape(B, J * N)
         pos = jnp.where(flat, st.n_spikes[:, None] + jnp.cumsum(flat, axis=1) - 1, S)
@@ -306,9 +310,10 @@ def forward_batch(model: Model, opts, params, batch, t_eval, record: bool) -> Fo
                 return i + p.astype(jnp.int32), buf
 
             i_save, saved = jax.lax.while_loop(lambda sc: jnp.any(pending(sc[0])), save_body, (i_save, saved))
-        return new, spikes, log, ck, saved, i_save
+        return new, spikes, log, ck, saved, i_save, recent
 
-    st, spikes, log, ck, saved, _ = jax.lax.while_loop(cond, body, (state, spikes, log, ck, saved, i_save))
+    recent = _rate.init(B, N if opts.max_rate is not None else 0, dtype)
+    st, spikes, log, ck, saved, _, _ = jax.lax.while_loop(cond, body, (state, spikes, log, ck, saved, i_save, recent))
     status = jnp.where((st.status == 0) & (st.t < t_end), 2, st.status)
     return Forward(st.y, st.t, spikes, log, ck, saved, st.n_steps, st.n_rejected, status)
 

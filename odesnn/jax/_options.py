@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import diffrax
 
-from .._checks import check_horizon
+from .._checks import check_horizon, check_number
 
 __all__ = ["Options", "SOLVERS"]
 
@@ -39,6 +39,12 @@ class Options:
         is cheap: ``3 * max_steps`` floats per trial.
     max_spikes : int
         Size of the spike buffer per trial (status 1 when exceeded).
+    max_rate : float or None
+        A trial stops (status 4) when one of its neurons fires faster than
+        this, in Hz, over its latest 10 spikes. The default, 1e5 (one spike
+        per 0.01 ms), is far above any biological or trained rate; it stops a
+        runaway or Zeno network long before the spike buffer or the step
+        budget would. ``None``: no such check.
     checkpoint_every : int
         The gradient stores the full state every ``checkpoint_every`` accepted
         steps and recomputes the steps in between (``K`` in docs).
@@ -71,6 +77,7 @@ class Options:
     dtmax: float | None = None
     max_steps: int = 65536
     max_spikes: int = 8192
+    max_rate: float | None = 1e5
     checkpoint_every: int = 64
     n_samples: int = 3
     root_iters: int = 4
@@ -97,6 +104,7 @@ class Options:
             if val is not None and not (isinstance(val, (int, float)) and val > 0):
                 raise ValueError(f"`{name}` must be None or a positive number, got {val!r}")
         object.__setattr__(self, "adjoint_horizon", check_horizon("adjoint_horizon", self.adjoint_horizon))
+        check_number("max_rate", self.max_rate, optional=True, note=" of spikes per second")
         if self.dtype not in (None, "float64", "float32"):
             raise ValueError(f"`dtype`={self.dtype!r} unknown; known: None, 'float64', 'float32'")
 

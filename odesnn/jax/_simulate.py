@@ -11,6 +11,7 @@ from .._solution import RESULTS, SimulationError, Solution
 from ._batch import Batch, batch_from_problems
 from ._gradient import per_trial_gradients, trial_costs, trial_outputs
 from ._model import Model
+from . import _rate
 from ._options import make_options
 from ._run import cast, forward_jit
 
@@ -96,6 +97,13 @@ def _failure(out, b, opts):
         return f"max_steps={opts.max_steps} reached at t={t:.12g} ms (after {int(out.n_steps[b])} steps)"
     if status == -1:
         return f"integration step failed at t={t:.12g} ms: the step size fell to zero"
+    if status == _rate.RATE_STATUS:
+        n = min(int(out.spikes.count[b]), out.spikes.t.shape[1])
+        order = np.argsort(out.spikes.t[b, :n], kind="stable")
+        text = _rate.message(out.spikes.t[b, :n][order], out.spikes.neuron[b, :n][order], out.saved[0].v.shape[-1],
+                             opts.max_rate)
+        if text is not None:
+            return text
     return f"{RESULTS.get(status, 'failure')} (stopped at t={t:.12g} ms after {int(out.n_steps[b])} steps)"
 
 
