@@ -21,6 +21,10 @@ Adjoint in the paper's variables ``p_v = λ_v + G (p_s + p_f)``,
 and ``dC/dW = ∫ (f_I p_v) sᵀ dt`` etc. At a reset of neuron k from θ to
 ``v_r`` the adjoint jumps as ``p_v,k(t⁻) = p_v,k(t⁺) f(v_r, I_k)/f(θ, I_k)``;
 ``p_v`` is continuous where a box gate switches on or off (docs/math.md).
+Both are cases of :func:`event_adjoint_jump`, the jump at any event, which the
+zero-width threshold synapse (``gate=None``: ``s``, ``I`` and ``l`` jump with
+each spike) needs in full; :func:`event_time_tangent` is the event-time
+sensitivity (docs/zero-width.md).
 """
 
 from __future__ import annotations

@@ -25,9 +25,14 @@ def gradient(net, params, inputs=None, target=None, t_span=None, *, v0=None, s0=
         ``"adjoint"``: the paper's backward equations (5)-(7) with the reset
         jump conditions; ``"forward"``: forward sensitivity (RTRL);
         ``"fd"``: central differences along every coordinate with step
-        ``fd_step`` (default 1e-5; slow; for verification).
+        ``fd_step`` (default 1e-5; slow; for verification). All three serve
+        the zero-width threshold synapse (``net.gate`` None) too, where the
+        adjoint jumps at each spike by the event-time sensitivity
+        (docs/zero-width.md), and a cost on spike times such as
+        :class:`~odesnn.FirstSpikeCost` (SciPy backend).
     backend : {"scipy", "jax"}
-        ``"jax"`` supports ``method="adjoint"`` (the same equations, compiled).
+        ``"jax"`` supports ``method="adjoint"`` (the same equations, compiled,
+        at any gate width including zero; no costs on spike times).
     adjoint_horizon : float or None
         None (default): the exact gradient. A time ``h`` in ms: the
         discounted gradient, in which a cost at time ``t'`` credits the
