@@ -1,4 +1,4 @@
-"""The paper's adjoint, eqs. (5)-(7), integrated backward with diffrax solver steps in our own loop.
+"""The paper's adjoint, eqs. (5)-(7), integrated backward with Runge-Kutta steps in our own loop.
 
 Memory: the forward pass keeps only scalars per accepted step (the
 :class:`~._forward.StepLog`) and the full state every ``K =
@@ -31,16 +31,15 @@ adjoint does.
 
 from __future__ import annotations
 
-import diffrax
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from .. import _dynamics as dyn
 from ..models.network import Params, State
-from . import _events as ev
-from ._forward import _reset, make_term
-from ._model import Model, as_dtype, piece_of, signal_at
+from ._forward import _reset
+from ._model import Model, as_dtype, forward_field, piece_of, signal_at
+from ._rk import Layout, dense_coeffs, dense_eval, horner, method, rk_step
 
 _GL_X = np.array([0.5 - np.sqrt(15) / 10, 0.5, 0.5 + np.sqrt(15) / 10])
 _GL_W = np.array([5 / 18, 8 / 18, 5 / 18])
@@ -51,31 +50,22 @@ def _signals(model, trial, k, t):
             signal_at(trial.t_grid, trial.targets, k, t, model.target_kind))
 
 
-def _adjoint_term(model: Model, horizon=None):
-    """``dp/du`` in reversed time ``u = -t``; ``args = (params, trial, k, forward interpolant)``.
+def _adjoint_field(model: Model, horizon, params, trial, k, fwd_state):
+    """``dp/du`` in reversed time ``u = -t``; ``fwd_state(t)`` is the forward state inside the step.
 
     With a ``horizon`` ``h`` (ms) the adjoint is discounted: ``dp/dt`` gains
     ``+p/h``, so ``p`` decays by ``e^{-1/h}`` per ms backward on top of its own
     dynamics (see :class:`~._options.Options`).
     """
 
-    def vf(u, p, args):
-        params, trial, k, interp = args
+    def vf(u, p):
         t = -u
-        x = interp.evaluate(t)[0]
+        x = fwd_state(t)
         i_t, o_d = _signals(model, trial, k, t)
         dp = dyn.adjoint_field(model.net, params, x, i_t, o_d, p, horizon=horizon)
         return as_dtype(jax.tree.map(jnp.negative, dp), p.v.dtype)
 
-    return diffrax.ODETerm(vf)
-
-
-def _point(model, trial, k, fwd_interp, adj_interp, t):
-    """What the gradient integrand needs at time ``t``: state, ``p_v``, input and target."""
-    x = fwd_interp.evaluate(t)[0]
-    p = adj_interp.evaluate(-t)
-    i_t, o_d = _signals(model, trial, k, t)
-    return x, p.v, i_t, o_d
+    return vf
 
 
 def quadrature_gradient(model, params, x, p_v, i_t, o_d, w):
@@ -101,7 +91,7 @@ def quadrature_gradient(model, params, x, p_v, i_t, o_d, w):
 
 def _replay_chunk(model, opts, params, trial, fwd, t_start, j):
     """Recompute the forward steps ``jK .. jK+K-1`` from checkpoint ``j``; return their dense data."""
-    solver, term = opts.make_solver(), make_term(model)
+    m = method(opts.solver)
     K, N = opts.checkpoint_every, model.net.n_neurons
     log, sp = fwd.log, fwd.spikes
     y = jax.tree.map(lambda leaf: leaf[j], fwd.checkpoints)
@@ -111,8 +101,6 @@ def _replay_chunk(model, opts, params, trial, fwd, t_start, j):
         in_chunk = (sp.step >= j * K) & (sp.step < (j + 1) * K) & (jnp.arange(sp.t.shape[0]) < sp.count)
         wraps = jnp.zeros((K, N), y[0].v.dtype).at[jnp.where(in_chunk, sp.step - j * K, K), sp.neuron].add(
             amount, mode="drop")
-    t0_first = jnp.where(j == 0, t_start, log.t_end[jnp.maximum(j * K - 1, 0)])
-    sstate = solver.init(term, t0_first, log.t_attempt[j * K], y, (params, trial, piece_of(trial.t_grid, t0_first)))
 
     def step(y, i):
         k = j * K + i
@@ -122,12 +110,13 @@ def _replay_chunk(model, opts, params, trial, fwd, t_start, j):
         valid = k < fwd.n_steps
         t1 = jnp.where(valid, t1, t0 + 1.0)  # a harmless step where there is none
         piece = piece_of(trial.t_grid, t0)
-        y1, _, dense, _, _ = solver.step(term, t0, t1, y, (params, trial, piece), sstate, True)
+        field = lambda t, y_: forward_field(model, t, y_, (params, trial, piece))  # noqa: E731
+        y1, _, dense, _ = rk_step(m, field, t0, t1, y, field(t0, y))
         if model.translation:
             y_next = (State(y1[0].v - wraps[i], y1[0].s, y1[0].sf), y1[1])
             x_minus = y1[0]
         else:
-            y_pre = ev.interpolant(solver, t0, t1, dense).evaluate(te)
+            y_pre = dense_eval(m, t0, t1, dense, te, Layout(y))
             y_post = _reset(model, y_pre, jnp.maximum(event, 0) // N, jnp.maximum(event, 0) % N)
             y_next = jax.tree.map(lambda a, b: jnp.where(event >= 0, a, b), y_post, y1)
             x_minus = y_pre[0]
@@ -140,8 +129,7 @@ def _replay_chunk(model, opts, params, trial, fwd, t_start, j):
 def backward(model: Model, opts, params, trial, fwd, t_span):
     """Adjoint gradient of one trial's cost: ``(Params, State)`` for the parameters and the initial state."""
     net = model.net
-    solver = opts.make_solver()
-    aterm = _adjoint_term(model, opts.adjoint_horizon)
+    m = method(opts.solver)
     K, N, J = opts.checkpoint_every, net.n_neurons, len(model.thresholds)
     M = opts.adjoint_substeps
     dtype = trial.t_grid.dtype
@@ -151,9 +139,16 @@ def backward(model: Model, opts, params, trial, fwd, t_span):
     n_chunks = (fwd.n_steps + K - 1) // K
     gl_x, gl_w = jnp.asarray(_GL_X, dtype), jnp.asarray(_GL_W, dtype)
 
+    flay = Layout((p_end, jnp.zeros((), dtype)))  # the forward state's layout: (State, c)
+
     def adjoint_step(p, data):
         t0, t1, te, event, piece, dense, x_minus, valid = data
-        fwd_interp = ev.interpolant(solver, t0, t1, dense)
+        fcoef = dense_coeffs(m, dense, flay.cols(0, 3))  # forward State (leaves 0-2 of y) as a polynomial in θ
+        span = jnp.where(t1 != t0, t1 - t0, 1.0)
+
+        def fwd_state(t):
+            return State(*flay.unflat(horner(fcoef, (t - t0) / span), 0, 3))
+
         if net.gate is None:  # zero width: s, I and l jump with the spike too, so the general event jump
             e = jnp.maximum(event, 0)
             jth, n = e // N, e % N
@@ -168,17 +163,19 @@ def backward(model: Model, opts, params, trial, fwd, t_span):
             factors = jnp.stack([jnp.asarray(dyn.reset_factor(net, params, x_minus, i_te, n, th), p.v.dtype)
                                  for th in model.thresholds])
             p = State(p.v.at[n].multiply(jnp.where(valid & (event >= 0), factors[jth], 1.0)), p.s, p.sf)
-        args = (params, trial, piece, fwd_interp)
+        vf = _adjoint_field(model, opts.adjoint_horizon, params, trial, piece, fwd_state)
         p_in = p
         hs = (te - t0) / M
         points, weights = [], []
-        for m in range(M):
-            ua, ub = -(te - m * hs), -(te - (m + 1) * hs)
-            st = solver.init(aterm, ua, ub, p, args)
-            p_new, _, adense, _, _ = solver.step(aterm, ua, ub, p, args, st, True)
-            adj_interp = ev.interpolant(solver, ua, ub, adense)
+        for i in range(M):
+            ua, ub = -(te - i * hs), -(te - (i + 1) * hs)
+            p_new, _, adense, _ = rk_step(m, vf, ua, ub, p, vf(ua, p))
+            pcoef = dense_coeffs(m, adense, Layout(p).cols(0))  # p_v
             ts = -ub + (ub - ua) * gl_x  # Gauss points in t on [t(ub), t(ua)]
-            points.append(jax.vmap(lambda t: _point(model, trial, piece, fwd_interp, adj_interp, t))(ts))
+            x = State(*flay.unflat(horner(fcoef[:, None], ((ts - t0) / span)[:, None]), 0, 3))
+            p_v = horner(pcoef[:, None], ((-ts - ua) / jnp.where(ub != ua, ub - ua, 1.0))[:, None])
+            i_t, o_d = jax.vmap(lambda t: _signals(model, trial, piece, t))(ts)
+            points.append((x, p_v, i_t, o_d))
             weights.append(jnp.where(valid, ub - ua, 0.0) * gl_w)
             p = p_new
         p = jax.tree.map(lambda a, b: jnp.where(valid, a, b), p, p_in)

@@ -1,33 +1,26 @@
-"""Threshold crossings inside one step: detection on samples of the step's interpolant, location by safeguarded Newton.
+"""Threshold crossings inside one step: detection on samples of the step's dense output, location by safeguarded Newton.
 
-All functions work on one trial and all neurons at once; they are vmapped
-over trials by the driver.
+The dense output of a step is a polynomial in the fraction ``θ`` of the step
+(:mod:`._rk`); detection samples it, location finds a root of it.
 """
 
 from __future__ import annotations
 
-import jax
 import jax.numpy as jnp
+import numpy as np
 
 
-def voltage_dense(dense_info):
-    """The voltage part of diffrax dense info of ``y = (State, c)``."""
-    return {key: val[0].v for key, val in dense_info.items()}
+def sample_voltages(coef, v0, v1, n_samples):
+    """Fractions θ (S+2,) of the step and voltages (S+2, N) at its ends and ``n_samples`` interior points.
 
-
-def interpolant(solver, t0, t1, dense_info):
-    return solver.interpolation_cls(t0=t0, t1=t1, **dense_info)
-
-
-def sample_voltages(solver, t0, t1, dense_v, v0, v1, n_samples):
-    """Times (S+2,) and voltages (S+2, N) at the ends and ``n_samples`` interior points of the step."""
-    frac = jnp.linspace(0.0, 1.0, n_samples + 2, dtype=v0.dtype)
-    ts = t0 + (t1 - t0) * frac
+    ``coef`` (D+1, N) are the coefficients of the step's voltage polynomial in θ
+    (:func:`._rk.dense_coeffs`), so the samples cost one small matrix product.
+    """
+    frac = np.linspace(0.0, 1.0, n_samples + 2)
     if n_samples == 0:
-        return ts, jnp.stack([v0, v1])
-    interp = interpolant(solver, t0, t1, dense_v)
-    inner = jax.vmap(interp.evaluate)(ts[1:-1])
-    return ts, jnp.concatenate([v0[None], inner, v1[None]])
+        return jnp.asarray(frac, v0.dtype), jnp.stack([v0, v1])
+    powers = jnp.asarray(np.vander(frac[1:-1], coef.shape[0], increasing=True), coef.dtype)
+    return jnp.asarray(frac, v0.dtype), jnp.concatenate([v0[None], powers @ coef, v1[None]])
 
 
 def post(v, threshold):
@@ -43,40 +36,36 @@ def first_crossing(ts, V, threshold):
     return crossed, ts[idx - 1], ts[idx]
 
 
-def locate(solver, t0, t1, dense_v, level, a, b, n_iter):
-    """Per neuron ``n``: the time in ``[a_n, b_n]`` where ``v_n`` crosses ``level``.
+def locate(coef, level, a, b, n_iter):
+    """Per component: the fraction θ in ``[a, b]`` where the polynomial ``Σ_m coef[m] θ^m`` crosses ``level``.
 
-    Safeguarded Newton on the step's interpolant, evaluated per neuron on its
-    own component (cost O(N) per iteration): a Newton step that leaves the
-    bracket is replaced by the bisection point, and the bracket shrinks.
+    Safeguarded Newton (a Newton step that leaves the bracket is replaced by
+    the bisection point, and the bracket shrinks), started from the secant of
+    the bracket. ``coef`` has a leading axis of polynomial coefficients; every
+    other argument broadcasts against the rest. A few elementwise operations
+    per iteration: it runs only on the components that crossed
+    (:func:`._forward.forward_batch` gathers them).
     """
-    interp_cls = solver.interpolation_cls
+    def value_and_slope(t):
+        p, dp = coef[-1], jnp.zeros_like(coef[-1])
+        for m in range(coef.shape[0] - 2, -1, -1):
+            dp = dp * t + p
+            p = p * t + coef[m]
+        return p - level, dp
 
-    def v_of(tn, dn):
-        return interp_cls(t0=t0, t1=t1, **dn).evaluate(tn)
-
-    def h_and_dh(tn):
-        return jax.vmap(lambda tt, dn: jax.jvp(lambda s: v_of(s, dn), (tt,), (jnp.ones_like(tt),)),
-                        in_axes=(0, -1))(tn, dense_v)
-
-    ha = jax.vmap(v_of, in_axes=(0, -1))(a, dense_v) - level
-    hb = jax.vmap(v_of, in_axes=(0, -1))(b, dense_v) - level
+    ha, _ = value_and_slope(a)
+    hb, _ = value_and_slope(b)
     sign = jnp.where(hb >= ha, 1.0, -1.0).astype(a.dtype)  # orient so that h rises through the root
     denom = jnp.where(hb != ha, hb - ha, 1.0)
     t = jnp.clip(a - ha * (b - a) / denom, a, b)
-
-    def body(_, carry):
-        t, a, b = carry
-        h, dh = h_and_dh(t)
-        h, dh = (h - level) * sign, dh * sign
+    for _ in range(n_iter):
+        h, dh = value_and_slope(t)
+        h, dh = h * sign, dh * sign
         a = jnp.where(h <= 0, t, a)
         b = jnp.where(h >= 0, t, b)
         newton = t - h / jnp.where(dh > 0, dh, 1.0)
         ok = (dh > 0) & (newton >= a) & (newton <= b)
         t = jnp.where(ok, newton, 0.5 * (a + b))
-        return t, a, b
-
-    t, a, b = jax.lax.fori_loop(0, n_iter, body, (t, a, b), unroll=True)
     return jnp.clip(t, a, b)
 
 

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-import diffrax
 import jax
 import jax.numpy as jnp
 
@@ -44,6 +43,7 @@ from ..models.network import State
 from . import _events as ev
 from . import _rate
 from ._model import Model, forward_field, next_stop, piece_of
+from ._rk import Layout, dense_coeffs, dense_eval, method, pid_control, rk_step
 
 
 class Spikes(NamedTuple):
@@ -109,52 +109,70 @@ def _tree_where(pred, a, b):
     return jax.tree.map(lambda x, y: jnp.where(pred, x, y), a, b)
 
 
-def make_term(model: Model):
-    return diffrax.ODETerm(lambda t, y, args: forward_field(model, t, y, args))
+def _field(model, args):
+    return lambda t, y: forward_field(model, t, y, args)
+
+
+def _fresh_start(model) -> bool:
+    """Whether a step can start after a jump of the field (a truncating reset, a held signal's sample time),
+    so that the first stage must be evaluated anew rather than taken from the previous step (FSAL)."""
+    return (not model.translation) or model.input_kind == "previous" or model.target_kind == "previous"
 
 
 def _init(model, opts, params, trial, x0, t_span) -> _State:
     dtype = x0.v.dtype
-    solver = opts.make_solver()
-    term = make_term(model)
     t0, t_end = t_span[0], t_span[1]
     y0 = (x0, jnp.zeros((), dtype))
-    args0 = (params, trial, piece_of(trial.t_grid, t0))
-    t1_first = jnp.minimum(t0 + (t_end - t0) * 0.01, next_stop(trial.t_grid, args0[2], t_end))
+    f0 = _field(model, (params, trial, piece_of(trial.t_grid, t0)))(t0, y0)
     # the PID state as diffrax's init builds it, in the working dtype; the first step is a small
     # fixed guess (dt0, default 1e-3 of the span) that the controller grows by up to 10x per step
-    cstate = (jnp.ones((), dtype), jnp.ones((), dtype), jnp.array(False))
+    cstate = (jnp.ones((), dtype), jnp.ones((), dtype))
     h0 = jnp.asarray(opts.dt0 if opts.dt0 is not None else 1e-3, dtype) * (1.0 if opts.dt0 else (t_end - t0))
-    sstate = solver.init(term, t0, t1_first, y0, args0)
     zero = jnp.zeros((), jnp.int32)
-    return _State(t0, y0, h0, sstate, cstate, jnp.array(False), zero, zero, zero, zero)
+    return _State(t0, y0, h0, f0, cstate, jnp.array(False), zero, zero, zero, zero)
 
 
-def _attempt(model: Model, opts, params, trial, t_end, c: _State, active) -> tuple[_State, _Attempt]:
-    """Attempt one step of one trial; accept it or not; wrap or truncate at threshold crossings."""
+class _Step(NamedTuple):
+    """One trial's attempted step before its crossings are located."""
+
+    t1: object
+    stop: object
+    y1: object
+    dense: object
+    f1: object
+    ok: object
+    h_new: object
+    cstate1: object
+    vcoef: object  # (D+1, N) voltage polynomial in θ
+    need: object  # (J, N) crossings to locate
+    a: object  # (J, N) their brackets in θ
+    b: object
+    end: object  # (J, N) translation resets: past the threshold at the end of the step
+
+
+def _try_step(model: Model, opts, params, trial, t_end, c: _State, active) -> _Step:
+    """Attempt one step of one trial: Runge-Kutta step, error control, and the crossings it holds."""
     net = model.net
-    solver, controller = opts.make_solver(), opts.make_controller()
-    term = make_term(model)
-    error_order = solver.error_order(term)
+    m = method(opts.solver)
     ths = model.thresholds
-    J, N = len(ths), net.n_neurons
-    S = opts.max_spikes
     k = piece_of(trial.t_grid, c.t)
     stop = next_stop(trial.t_grid, k, t_end)
     t1 = jnp.minimum(c.t + c.h, stop)
     t1 = jnp.where(stop - t1 < 1e-6 * (stop - c.t), stop, t1)  # no sliver steps before a stop
     t1 = jnp.where(active, t1, c.t + jnp.abs(c.h) + 1.0)  # a harmless dummy step for finished trials
-    args = (params, trial, k)
-    y1, y_err, dense, sstate1, _ = solver.step(term, c.t, t1, c.y, args, c.solver_state, c.made_jump)
-    keep, nt0, nt1, _, cstate1, _ = controller.adapt_step_size(c.t, t1, c.y, y1, args, y_err, error_order,
-                                                               c.controller_state)
+    field = _field(model, (params, trial, k))
+    f0 = c.solver_state
+    if _fresh_start(model) or not m.fsal:
+        fresh = field(c.t, c.y)
+        f0 = fresh if not m.fsal else _tree_where(c.made_jump, fresh, f0)
+    y1, y_err, dense, f1 = rk_step(m, field, c.t, t1, c.y, f0)
+    keep, dt, cstate1 = pid_control(m, opts, c.t, t1, c.y, y1, y_err, c.controller_state)
     finite = jnp.all(jnp.stack([jnp.all(jnp.isfinite(leaf)) for leaf in jax.tree.leaves(y1)]))
-    h_new = jnp.where(finite & jnp.isfinite(nt1 - nt0), nt1 - nt0, 0.25 * (t1 - c.t))
+    h_new = jnp.where(finite & jnp.isfinite(dt), dt, 0.25 * (t1 - c.t))
     ok = keep & finite & active
-    dense_v = ev.voltage_dense(dense)
+    vcoef = dense_coeffs(m, dense, Layout(c.y).cols(0))  # leaf 0 of (State(v, s, sf), c) is v
     v0, v1 = c.y[0].v, y1[0].v
-    ts, V = ev.sample_voltages(solver, c.t, t1, dense_v, v0, v1, opts.n_samples)
-    roots, masks = [], []
+    frac, V = ev.sample_voltages(vcoef, v0, v1, opts.n_samples)
     if net.gate is not None:  # a step must not jump over a whole gate pulse: reject and halve
         jumped = jnp.array(False)
         for th in ths:
@@ -162,67 +180,114 @@ def _attempt(model: Model, opts, params, trial, t_end, c: _State, active) -> tup
                 jumped = jumped | jnp.any(ev.missed_charge(V, c.y[0].s, y1[0].s, t1 - c.t, net.tau, th, net.gate))
         h_new = jnp.where(ok & jumped, 0.5 * (t1 - c.t), h_new)
         ok = ok & ~jumped
-    previous = model.input_kind == "previous" or model.target_kind == "previous"
+    crossed, a, b = zip(*(ev.first_crossing(frac, V, th) for th in ths))
+    crossed, a, b = jnp.stack(crossed), jnp.stack(a), jnp.stack(b)
     if model.translation:
-        shift = jnp.zeros_like(v1)
-        bad = jnp.array(False)
+        end = jnp.stack([ev.post(v1, th) for th in ths])
+        shift = jnp.sum(jnp.where(end, jnp.array([th.value - th.reset for th in ths], v1.dtype)[:, None], 0.0), 0)
+        bad = jnp.any(crossed & ~end)  # a crossing that returns within the step
         for th in ths:
-            crossed, a, b = ev.first_crossing(ts, V, th)
-            end = ev.post(v1, th)
-            bad = bad | jnp.any(crossed & ~end)
-            roots.append(jnp.where(end, ev.locate(solver, c.t, t1, dense_v, th.value, a, b, opts.root_iters),
-                                   jnp.inf))
-            masks.append(end)
-            shift = shift + jnp.where(end, th.value - th.reset, 0.0)
-        v_new = v1 - shift
-        for th in ths:
-            bad = bad | jnp.any(ev.post(v_new, th))
+            bad = bad | jnp.any(ev.post(v1 - shift, th))  # or one that a single wrap does not undo
         h_new = jnp.where(ok & bad, 0.5 * (t1 - c.t), h_new)
         ok = ok & ~bad
-        y_next = (State(v_new, y1[0].s, y1[0].sf), y1[1])
-        t_next = t1
-        made_jump = jnp.array(previous) & (t1 == stop)
-        event = jnp.array(-1, jnp.int32)
-        mask = jnp.stack(masks)
-        root = jnp.stack(roots)
+        need = end & ok
     else:
-        for th in ths:
-            crossed, a, b = ev.first_crossing(ts, V, th)
-            roots.append(jnp.where(crossed, ev.locate(solver, c.t, t1, dense_v, th.value, a, b, opts.root_iters),
-                                   jnp.inf))
-        flat = jnp.stack(roots).reshape(-1)
+        end = crossed
+        need = crossed & ok
+    return _Step(t1, stop, y1, dense, f1, ok, h_new, cstate1, vcoef, need, a, b, end)
+
+
+def _finish_step(model: Model, opts, c: _State, st: _Step, theta, active) -> tuple[_State, _Attempt]:
+    """Apply the located crossings (``theta`` (J, N), fractions of the step; inf where none) and move on."""
+    net = model.net
+    m = method(opts.solver)
+    ths = model.thresholds
+    J, N = len(ths), net.n_neurons
+    S = opts.max_spikes
+    h = st.t1 - c.t
+    root = jnp.where(st.need, c.t + theta * h, jnp.inf)
+    previous = model.input_kind == "previous" or model.target_kind == "previous"
+    if model.translation:
+        v1 = st.y1[0].v
+        shift = jnp.sum(jnp.where(st.end, jnp.array([th.value - th.reset for th in ths], v1.dtype)[:, None], 0.0), 0)
+        y_next = (State(v1 - shift, st.y1[0].s, st.y1[0].sf), st.y1[1])
+        t_next = st.t1
+        made_jump = jnp.array(previous) & (st.t1 == st.stop)
+        event = jnp.array(-1, jnp.int32)
+        mask = st.end
+    else:
+        flat = root.reshape(-1)
         e = jnp.argmin(flat)
         t_e = flat[e]
         hit = jnp.isfinite(t_e)
-        t_e = jnp.where(hit, t_e, t1)
-        y_pre = ev.interpolant(solver, c.t, t1, dense).evaluate(t_e)
+        t_e = jnp.where(hit, t_e, st.t1)
+        y_pre = dense_eval(m, c.t, st.t1, st.dense, t_e, Layout(c.y))
         y_post = _reset(model, y_pre, e // N, e % N)
-        y_next = _tree_where(hit, y_post, y1)
-        t_next = jnp.where(hit, t_e, t1)
-        made_jump = hit | (jnp.array(previous) & (t1 == stop))
+        y_next = _tree_where(hit, y_post, st.y1)
+        t_next = jnp.where(hit, t_e, st.t1)
+        made_jump = hit | (jnp.array(previous) & (st.t1 == st.stop))
         event = jnp.where(hit, e, -1).astype(jnp.int32)
         mask = (jnp.arange(J * N) == e).reshape(J, N) & hit
         root = jnp.where(mask, t_e, jnp.inf)
+    ok = st.ok
     count = jnp.sum(mask).astype(jnp.int32)
     overflow = ok & (c.n_spikes + count > S)
     accept = ok & ~overflow
     status = jnp.where(overflow, 1, c.status)
-    status = jnp.where(active & (t1 <= c.t), -1, status)
+    status = jnp.where(active & (st.t1 <= c.t), -1, status)
     new = _State(
-        t=jnp.where(accept, t_next, c.t), y=_tree_where(accept, y_next, c.y), h=jnp.where(active, h_new, c.h),
-        solver_state=_tree_where(accept, sstate1, c.solver_state),
-        controller_state=_tree_where(active, cstate1, c.controller_state),
+        t=jnp.where(accept, t_next, c.t), y=_tree_where(accept, y_next, c.y), h=jnp.where(active, st.h_new, c.h),
+        solver_state=_tree_where(accept, st.f1, c.solver_state) if st.f1 is not None else c.solver_state,
+        controller_state=_tree_where(active, st.cstate1, c.controller_state),
         made_jump=jnp.where(accept, made_jump, c.made_jump), n_steps=c.n_steps + accept.astype(jnp.int32),
         n_rejected=c.n_rejected + (active & ~accept).astype(jnp.int32), status=status,
         n_spikes=c.n_spikes + jnp.where(accept, count, 0),
     )
-    return new, _Attempt(accept, t1, t_next, event, mask & accept, root, dense)
+    return new, _Attempt(accept, st.t1, t_next, event, mask & accept, root, st.dense)
 
 
-def _save_values(model, opts, start_t, att: _Attempt, te):
-    """State at ``te`` from one trial's step interpolant, with the wraps of spikes before ``te`` applied."""
-    solver = opts.make_solver()
-    yi = ev.interpolant(solver, start_t, att.t1, att.dense).evaluate(te)
+def locate_batch(opts, levels, steps: _Step):
+    """Fractions θ (B, J, N) of the crossings ``steps.need`` of a batch of steps (inf elsewhere).
+
+    Each crossing is a root of the step's voltage polynomial, so one Newton
+    iteration is a few fused elementwise operations. ``root_finding="all"``
+    (default) runs them on every component, masked: one fused kernel over
+    ``B × J × N``, cheaper on the CPU (XOR, batch 20) and on a GPU than
+    gathering the crossings. ``"compact"`` gathers the first ``max(8, B)``
+    crossings of the pass into a short vector, locates them there and
+    scatters them back, so that its cost follows the spikes (a pass with more
+    crossings locates all components instead; the result is the same).
+    """
+    need, a, b, coef = steps.need, steps.a, steps.b, steps.vcoef  # coef (B, D+1, N)
+    B, J, N = need.shape
+    lv = jnp.broadcast_to(jnp.asarray(levels, a.dtype)[None, :, None], need.shape)
+
+    def every():
+        th = ev.locate(coef[:, :, None, :].transpose(1, 0, 2, 3), lv, a, b, opts.root_iters)
+        return jnp.where(need, th, jnp.inf)
+
+    if opts.root_finding != "compact":
+        return every()
+    cap = min(B * J * N, max(8, B))
+    flat = need.reshape(-1)
+    count = jnp.sum(flat)
+
+    def compact():
+        (idx,) = jnp.nonzero(flat, size=cap, fill_value=0)
+        bi, ji, ni = idx // (J * N), (idx // N) % J, idx % N
+        th = ev.locate(coef[bi, :, ni].T, lv.reshape(-1)[idx], a.reshape(-1)[idx], b.reshape(-1)[idx],
+                       opts.root_iters)
+        valid = jnp.arange(cap) < count
+        out = jnp.full((B * J * N,), jnp.inf, a.dtype).at[jnp.where(valid, idx, B * J * N)].set(th, mode="drop")
+        return out.reshape(B, J, N)
+
+    return jax.lax.cond(count <= cap, compact, every)
+
+
+def _save_values(model, opts, start_t, y, att: _Attempt, te):
+    """State at ``te`` from one trial's step dense output, with the wraps of spikes before ``te`` applied
+    (``y`` is the state at the start of the step, a template of the layout)."""
+    yi = dense_eval(method(opts.solver), start_t, att.t1, att.dense, te, Layout(y))
     if model.translation:
         shifts = jnp.array([th.value - th.reset for th in model.thresholds], yi[0].v.dtype)[:, None]
         back = jnp.sum(jnp.where(att.mask & (att.root <= te), shifts, 0.0), axis=0)
@@ -266,6 +331,7 @@ def forward_batch(model: Model, opts, params, batch, t_eval, record: bool) -> Fo
     rows = jnp.arange(B)
     signs = jnp.repeat(jnp.array([th.direction for th in model.thresholds], jnp.int32), N)
     neurons = jnp.tile(jnp.arange(N, dtype=jnp.int32), J)
+    levels = [th.value for th in model.thresholds]
 
     def running(st):
         return (st.t < t_end) & (st.status == 0) & (st.n_steps < opts.max_steps)
@@ -276,7 +342,9 @@ def forward_batch(model: Model, opts, params, batch, t_eval, record: bool) -> Fo
     def body(carry):
         st, spikes, log, ck, saved, i_save, recent = carry
         active = running(st)
-        new, att = jax.vmap(lambda tr, c, a: _attempt(model, opts, params, tr, t_end, c, a))(trials, st, active)
+        steps = jax.vmap(lambda tr, c, a: _try_step(model, opts, params, tr, t_end, c, a))(trials, st, active)
+        theta = locate_batch(opts, levels, steps)
+        new, att = jax.vmap(lambda c, s_, th, a: _finish_step(model, opts, c, s_, th, a))(st, steps, theta, active)
         if opts.max_rate is not None:  # a neuron firing faster than max_rate stops its trial (status 4)
             recent, too_fast = _rate.record(recent, att.mask, att.root, opts.max_rate)
             new = new._replace(status=jnp.where(too_fast & (new.status == 0), _rate.RATE_STATUS, new.status))
@@ -304,7 +372,7 @@ def forward_batch(model: Model, opts, params, batch, t_eval, record: bool) -> Fo
                 i, buf = sc
                 p = pending(i)
                 te = t_eval[jnp.clip(i, 0, E - 1)]
-                vals = jax.vmap(lambda t0_, a, t_: _save_values(model, opts, t0_, a, t_))(st.t, att, te)
+                vals = jax.vmap(lambda t0_, y_, a, t_: _save_values(model, opts, t0_, y_, a, t_))(st.t, st.y, att, te)
                 idx = jnp.where(p, i, E)
                 buf = jax.tree.map(lambda b_, v_: b_.at[rows, idx].set(v_, mode="drop"), buf, vals)
                 return i + p.astype(jnp.int32), buf

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import diffrax
 
-from .._checks import check_horizon, check_number
+from .._checks import check_horizon, check_integer, check_number
 
 __all__ = ["Options", "SOLVERS"]
 
@@ -53,7 +53,15 @@ class Options:
         crossing that returns within the step.
     root_iters : int
         Safeguarded Newton iterations that locate a spike time on the step's
-        interpolant.
+        interpolant (a polynomial in time).
+    root_finding : {"all", "compact"}
+        Which components the root finder runs on. ``"all"`` (default): every
+        neuron and threshold of every trial, masked (one fused elementwise
+        kernel: a Newton iteration on the step's voltage polynomial is a few
+        operations). ``"compact"``: only the crossings of accepted steps,
+        gathered from the batch into a short vector, so the cost follows the
+        spikes; the gather and scatter cost more than they save at the sizes
+        measured (docs/benchmarks.md). The located times are the same.
     adjoint_substeps : int
         Runge-Kutta steps of the adjoint per forward step.
     adjoint_horizon : float or None
@@ -81,6 +89,7 @@ class Options:
     checkpoint_every: int = 64
     n_samples: int = 3
     root_iters: int = 4
+    root_finding: str = "all"
     adjoint_substeps: int = 1
     adjoint_horizon: float | None = None
     dtype: str | None = None
@@ -90,21 +99,16 @@ class Options:
         if self.solver not in SOLVERS:
             raise ValueError(f"`solver`={self.solver!r} unknown; known: {sorted(SOLVERS)}")
         for name in ("rtol", "atol"):
-            val = getattr(self, name)
-            if not (isinstance(val, (int, float)) and val > 0):
-                raise ValueError(f"`{name}` must be a positive number, got {val!r}")
+            check_number(name, getattr(self, name))
         for name in ("max_steps", "max_spikes", "checkpoint_every", "root_iters", "adjoint_substeps"):
-            val = getattr(self, name)
-            if not (isinstance(val, int) and not isinstance(val, bool) and val >= 1):
-                raise ValueError(f"`{name}` must be a positive integer, got {val!r}")
-        if not (isinstance(self.n_samples, int) and self.n_samples >= 0):
-            raise ValueError(f"`n_samples` must be a non-negative integer, got {self.n_samples!r}")
+            object.__setattr__(self, name, check_integer(name, getattr(self, name), 1))  # numpy ints as int
+        object.__setattr__(self, "n_samples", check_integer("n_samples", self.n_samples, 0))
         for name in ("dt0", "dtmax"):
-            val = getattr(self, name)
-            if val is not None and not (isinstance(val, (int, float)) and val > 0):
-                raise ValueError(f"`{name}` must be None or a positive number, got {val!r}")
+            check_number(name, getattr(self, name), optional=True, note=" of ms")
         object.__setattr__(self, "adjoint_horizon", check_horizon("adjoint_horizon", self.adjoint_horizon))
         check_number("max_rate", self.max_rate, optional=True, note=" of spikes per second")
+        if self.root_finding not in ("compact", "all"):
+            raise ValueError(f"`root_finding`={self.root_finding!r} unknown; known: 'all', 'compact'")
         if self.dtype not in (None, "float64", "float32"):
             raise ValueError(f"`dtype`={self.dtype!r} unknown; known: None, 'float64', 'float32'")
 
