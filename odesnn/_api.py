@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import warnings
 
+from ._checks import as_float_array, check_bool, check_integer, check_number, is_real, show
 from ._problem import make_problem
+from ._scipy._integrate import METHODS
 
 BACKENDS = ("scipy", "jax")
 GRADIENT_METHODS = ("adjoint", "forward", "fd")
 
 
 def _check_backend(backend):
-    if backend not in BACKENDS:
+    if not isinstance(backend, str) or backend not in BACKENDS:
         raise ValueError(f"`backend`={backend!r} unknown; known: {BACKENDS}")
 
 
@@ -71,9 +73,20 @@ def _scipy_options(options, allowed=_SCIPY_OPTIONS):
             raise TypeError(f"unknown option {key!r} for the scipy backend; known: {allowed}")
     for key in ("rtol", "atol"):
         if key in options:
-            val = options[key]
-            if not (isinstance(val, (int, float)) and val > 0):
-                raise ValueError(f"`{key}` must be a positive number, got {val!r}")
+            check_number(key, options[key])
+    if "method" in options and (not isinstance(options["method"], str) or options["method"] not in METHODS):
+        raise ValueError(f"`method`={show(options['method'])} unknown; known: {sorted(METHODS)}")
+    for key in ("max_steps", "max_events"):
+        if key in options:
+            check_integer(key, options[key], 1)
+    if "max_step" in options and not (is_real(options["max_step"]) and options["max_step"] > 0):
+        raise ValueError(f"`max_step` must be a positive number of ms (inf: no limit), got {show(options['max_step'])}")
+    if "max_rate" in options:
+        check_number("max_rate", options["max_rate"], optional=True, note=" of spikes per second")
+    if "throw" in options:
+        check_bool("throw", options["throw"])
+    if options.get("t_eval") is not None:
+        as_float_array("t_eval", options["t_eval"])
     if options.get("rtol", 1e-10) < 1e-13:
         warnings.warn(f"`rtol`={options['rtol']!r} is below what float64 supports; SciPy raises it to ~2.2e-14",
                       stacklevel=3)

@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 
 from ._api import _check_backend, _scipy_options
-from ._checks import check_horizon
+from ._checks import check_horizon, check_memory, check_number, show
 from ._problem import make_problem
 from ._solution import Gradient
 from .models.network import Params
@@ -56,17 +56,15 @@ def gradient(net, params, inputs=None, target=None, t_span=None, *, v0=None, s0=
         ``cost, grads = odesnn.gradient(...)``.
     """
     _check_backend(backend)
-    if method not in ("adjoint", "forward", "fd"):
-        raise ValueError(f"`method`={method!r} unknown; known: ('adjoint', 'forward', 'fd')")
+    if not isinstance(method, str) or method not in ("adjoint", "forward", "fd"):
+        raise ValueError(f"`method`={show(method)} unknown; known: ('adjoint', 'forward', 'fd')")
     if fd_step is not None and method != "fd":
         warnings.warn(f"`fd_step`={fd_step!r} is ignored with method={method!r}", stacklevel=2)
     adjoint_horizon = check_horizon("adjoint_horizon", adjoint_horizon)
     if adjoint_horizon is not None and method == "fd":
         raise ValueError(f"`adjoint_horizon`={adjoint_horizon!r} has no finite-difference counterpart; "
                          "use method='adjoint' or 'forward'")
-    fd_step = 1e-5 if fd_step is None else float(fd_step)
-    if not fd_step > 0:
-        raise ValueError(f"`fd_step` must be positive, got {fd_step!r}")
+    fd_step = 1e-5 if fd_step is None else check_number("fd_step", fd_step)
     problem = make_problem(net, params, inputs, target, t_span, v0, s0, sf0)
     if backend == "jax":
         if method != "adjoint":
@@ -92,6 +90,12 @@ def gradient(net, params, inputs=None, target=None, t_span=None, *, v0=None, s0=
         return adjoint(simulate(problem, **opts), horizon=adjoint_horizon)
     if method == "forward":
         from ._scipy.sensitivity import forward_sensitivity
+
+        # the tangent: every state component (and the cost) against every parameter, several copies per step
+        n_params = sum(int(np.size(p)) for p in problem.params)
+        check_memory(8 * 8 * (2 * net.n_neurons + net.n_fast + 1) * n_params, "the forward sensitivity's tangent "
+                     f"({2 * net.n_neurons + net.n_fast + 1} state components x {n_params} parameters, float64, "
+                     "the solver's copies of it)", "n_neurons", net.n_neurons)
 
         return forward_sensitivity(problem, horizon=adjoint_horizon, **opts)
     from ._fd import fd_directions, finite_differences

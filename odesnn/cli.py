@@ -36,8 +36,12 @@ def _cmd_gradcheck(args):
 
     if args.neurons < 1:
         raise SystemExit(f"odesnn gradcheck: --neurons must be positive, got {args.neurons}")
-    if not args.duration > 0:
-        raise SystemExit(f"odesnn gradcheck: --duration must be positive, got {args.duration}")
+    if not 0 < args.duration < float("inf"):
+        raise SystemExit(f"odesnn gradcheck: --duration must be positive and finite, got {args.duration}")
+    if args.directions < 1:
+        raise SystemExit(f"odesnn gradcheck: --directions must be positive, got {args.directions}")
+    if args.seed < 0:
+        raise SystemExit(f"odesnn gradcheck: --seed must be non-negative, got {args.seed}")
     with stage_bar("gradcheck", enabled=not args.json and not args.no_progress) as progress:
         report = gradcheck(args.model, args.backend, args.gate, args.neurons, args.duration, args.seed,
                            save_dir=args.save, n_directions=args.directions, progress=progress)
@@ -144,8 +148,9 @@ def config_overrides(path, task):
     """
     if path is None:
         return {}
-    with open(path) as fh:
-        overrides = json.load(fh)
+    from ._checks import read_json
+
+    overrides = read_json(path, "--config")
     if not isinstance(overrides, dict):
         raise SystemExit(f"--config {path}: expected a JSON object of TrainConfig fields, "
                          f"got {type(overrides).__name__}")
@@ -386,7 +391,10 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except (ValueError, FileNotFoundError) as exc:  # a bad argument or file, named by the message: no traceback
+        raise SystemExit(f"odesnn {args.command}: {exc}") from None
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -20,15 +20,37 @@ _GAUSS = np.polynomial.legendre.leggauss(8)
 # -- helpers -----------------------------------------------------------------------------------------------------
 
 
-def _single(sol):
+def _solution(sol, name="sol"):
+    from .._solution import Solution
+
+    if not isinstance(sol, Solution):
+        raise TypeError(f"`{name}` must be an odesnn.Solution (from odesnn.simulate), got {type(sol).__name__}")
+    return sol
+
+
+def _neuron_index(name, value, n_neurons, optional=False):
+    """``value`` as a neuron index in ``[0, n_neurons)``, or an error naming ``name``."""
+    if value is None and optional:
+        return None
+    if not (isinstance(value, (int, np.integer)) and not isinstance(value, bool) and 0 <= value < n_neurons):
+        raise ValueError(f"`{name}` must be a neuron index in [0, {n_neurons}), got {value!r}")
+    return int(value)
+
+
+def _single(sol, name="sol"):
+    _solution(sol, name)
     if np.ndim(sol.v) != 2:
-        raise ValueError(f"`sol` must hold one trial (v of shape (T, N)), got v of shape {np.shape(sol.v)}; "
+        raise ValueError(f"`{name}` must hold one trial (v of shape (T, N)), got v of shape {np.shape(sol.v)}; "
                          "index a batched JAX solution trial by trial")
     return sol
 
 
 def _problem(sol, problem):
     if problem is not None:
+        from .._problem import Problem
+
+        if not isinstance(problem, Problem):
+            raise TypeError(f"`problem` must be an odesnn.Problem (odesnn.make_problem), got {type(problem).__name__}")
         return problem
     problem = (sol.extra or {}).get("problem")
     if problem is None:
@@ -37,6 +59,7 @@ def _problem(sol, problem):
 
 
 def _dense(sol):
+    _solution(sol)
     if not sol.extra or sol.extra.get("segments") is None:
         raise ValueError("`sol` needs the dense output of the SciPy backend (sol.extra['segments'])")
     return sol.extra["segments"]
@@ -45,7 +68,7 @@ def _dense(sol):
 def _spike_mask(sol, sign):
     if sign is None:
         return np.ones(sol.n_spikes, dtype=bool)
-    if sign not in (1, -1):
+    if isinstance(sign, bool) or sign not in (1, -1):
         raise ValueError(f"`sign` must be None, +1 or -1, got {sign!r}")
     return np.asarray(sol.spike_signs) == sign
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import _dynamics as dyn
 from ..models.network import State
-from ._common import _GAUSS, _dense, _problem, _state_slices, _windows
+from ._common import _GAUSS, _dense, _problem, _state_slices, _windows, _neuron_index
 
 
 class SpikeContributions(NamedTuple):
@@ -64,16 +64,16 @@ def spike_gradient_contributions(sol, adjoint=None, param="I0", window=None, neu
     from .._scipy.adjoint import adjoint as run_adjoint
     from ..models.network import Params
 
-    if param not in Params._fields:
+    if not isinstance(param, str) or param not in Params._fields:
         raise ValueError(f"`param`={param!r} unknown; known: {Params._fields}")
     segments = _dense(sol)
     problem = _problem(sol, None)
     net, params = problem.net, problem.params
+    neuron = _neuron_index("neuron", neuron, net.n_neurons, optional=True)
+    _windows(np.zeros(0), problem.t0, problem.t1, window)  # a bad window is refused before the adjoint runs
     adj = run_adjoint(sol) if adjoint is None else adjoint
     times, who = np.asarray(sol.spike_times, dtype=float), np.asarray(sol.spike_neurons, dtype=int)
     if neuron is not None:
-        if not 0 <= int(neuron) < net.n_neurons:
-            raise ValueError(f"`neuron` must lie in [0, {net.n_neurons}), got {neuron!r}")
         times, who = times[who == neuron], who[who == neuron]
     wins = _windows(times, problem.t0, problem.t1, window)
     cuts = np.unique(np.concatenate([[seg.t0 for seg in segments], [seg.t1 for seg in segments], wins.ravel()]))

@@ -7,6 +7,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .._checks import as_float_array, check_seed
+from ..models.network import Network
+
 
 class PerturbationGrowth(NamedTuple):
     """How a tiny perturbation of the initial voltages or of ``I_o`` grows (:func:`perturbation_growth`).
@@ -74,10 +77,12 @@ def perturbation_growth(net, params, inputs=None, target=None, t_span=None, *, v
 
     if not (isinstance(eps, (int, float)) and math.isfinite(eps) and eps > 0):
         raise ValueError(f"`eps` must be a positive number, got {eps!r}")
+    if not isinstance(net, Network):
+        raise TypeError(f"`net` must be an odesnn.Network, got {type(net).__name__}")
     t0, t1 = check_t_span(t_span)
-    t_eval = np.linspace(t0, t1, 201) if t_eval is None else np.asarray(t_eval, float)
-    v0 = np.zeros(net.n_neurons) if v0 is None else np.asarray(v0, dtype=float)
-    direction = np.random.default_rng(seed).uniform(-1.0, 1.0, net.n_neurons)
+    t_eval = np.linspace(t0, t1, 201) if t_eval is None else as_float_array("t_eval", t_eval)
+    v0 = np.zeros(net.n_neurons) if v0 is None else as_float_array("v0", v0, (net.n_neurons,))
+    direction = np.random.default_rng(check_seed("seed", seed)).uniform(-1.0, 1.0, net.n_neurons)
     direction /= np.max(np.abs(direction))
     if perturb == "v0":
         cases = ((params, v0), (params, v0 + eps * direction))

@@ -7,7 +7,8 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from ._common import _trains
+from .._checks import as_float_array, check_number
+from ._common import _single, _trains
 
 
 def spike_time_errors(sol, reference):
@@ -23,6 +24,8 @@ def spike_time_errors(sol, reference):
     n_unmatched : int
         Crossings present in one solution but not the other.
     """
+    _single(sol)
+    _single(reference, "reference")
     errs, unmatched = [], 0
     for sign in (1, -1):
         for a, b in zip(_trains(sol, sign), _trains(reference, sign)):
@@ -110,9 +113,15 @@ def spike_time_precision(problem, rtols=(1e-4, 1e-6, 1e-8, 1e-10), *, reference_
         if not (problem.extra or {}).get("problem"):
             raise ValueError("`problem` is a Solution without its Problem (JAX backend): pass the Problem itself")
         problem = problem.extra["problem"]
-    rtols = np.asarray(rtols, dtype=float).ravel()
-    if rtols.size == 0 or np.any(~(rtols > 0)):
+    from .._problem import Problem
+
+    if not isinstance(problem, Problem):
+        raise TypeError(f"`problem` must be an odesnn.Problem or a SciPy Solution, got {type(problem).__name__}")
+    rtols = as_float_array("rtols", rtols, finite=False).ravel()
+    if rtols.size == 0 or np.any(~(rtols > 0)) or not np.all(np.isfinite(rtols)):
         raise ValueError(f"`rtols` must be positive numbers, got {rtols!r}")
+    check_number("reference_rtol", reference_rtol)
+    check_number("atol_factor", atol_factor)
     if reference is None:
         reference = simulate(problem, method=method, rtol=reference_rtol, atol=atol_factor * reference_rtol)
     cols = {k: [] for k in ("max_error", "mean_error", "n_spikes", "n_unmatched", "wall_s", "nfev", "n_steps")}

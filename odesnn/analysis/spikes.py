@@ -6,7 +6,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._common import _trains
+from .._checks import check_bool
+from ._common import _dense, _neuron_index, _single, _trains
 
 
 def synaptic_charge(sol, neuron=0, fast=False, tail=True):
@@ -17,11 +18,13 @@ def synaptic_charge(sol, neuron=0, fast=False, tail=True):
     the end, ``τ s(t1)``, is added (valid when the neuron is outside its
     active zone at ``t1``), giving the total charge delivered.
     """
-    segments = sol.extra.get("segments") if sol.extra else None
-    if segments is None:
-        raise ValueError("`sol` needs the dense output of the SciPy backend")
+    segments = _dense(sol)
     net = sol.extra["problem"].net
     N = net.n_neurons
+    neuron = _neuron_index("neuron", neuron, N)
+    if check_bool("fast", fast) and net.n_fast == 0:
+        raise ValueError("`fast`=True: the network has no fast synapses (tau_f is None)")
+    check_bool("tail", tail)
     col = (2 * N if fast else N) + neuron
     nodes, weights = np.polynomial.legendre.leggauss(12)
     total = 0.0
@@ -56,7 +59,13 @@ def firing_rates(sol, sign=None, t_span=None):
     ndarray (N,)
         ``1000 * count / duration`` (spikes per second).
     """
-    t0, t1 = (float(sol.t[0]), float(sol.t[-1])) if t_span is None else (float(x) for x in t_span)
+    _single(sol)
+    if t_span is None:
+        t0, t1 = float(sol.t[0]), float(sol.t[-1])
+    else:
+        from .._problem import check_t_span
+
+        t0, t1 = check_t_span(t_span)
     if not t1 > t0:
         raise ValueError(f"`t_span` must have t1 > t0, got {(t0, t1)!r}")
     counts = [np.count_nonzero((tr >= t0) & (tr <= t1)) for tr in _trains(sol, sign)]

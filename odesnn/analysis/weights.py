@@ -6,13 +6,20 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .._checks import as_float_array, check_bool
+from ..models.network import Params
+
 
 def predicted_fast_weights(params):
     """The fast recurrent weights of the efficient balanced network, ``W_f ≈ -U O`` (paper, Fig. 2E).
 
     Needs ``n_outputs == n_inputs`` (auto-encoding). The diagonal is set to zero.
     """
-    U, O = np.asarray(params.U), np.asarray(params.O)
+    if not isinstance(params, Params):
+        raise TypeError(f"`params` must be odesnn.Params, got {type(params).__name__}")
+    U, O = as_float_array("params.U", params.U), as_float_array("params.O", params.O)
+    if U.ndim != 2 or O.ndim != 2:
+        raise ValueError(f"`params.U` and `params.O` must be matrices, got shapes {U.shape} and {O.shape}")
     if U.shape[1] != O.shape[0]:
         raise ValueError(f"`-U O` needs as many inputs as outputs; U is {U.shape}, O is {O.shape}")
     pred = -U @ O
@@ -55,7 +62,8 @@ def compare_weights(trained, predicted, off_diagonal=True):
     -------
     WeightComparison
     """
-    A, B = np.asarray(trained, dtype=float), np.asarray(predicted, dtype=float)
+    A, B = as_float_array("trained", trained), as_float_array("predicted", predicted)
+    off_diagonal = check_bool("off_diagonal", off_diagonal)
     if A.shape != B.shape:
         raise ValueError(f"`trained` {A.shape} and `predicted` {B.shape} must have the same shape")
     if off_diagonal and A.ndim == 2 and A.shape[0] == A.shape[1]:

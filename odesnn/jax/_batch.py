@@ -13,7 +13,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._problem import Problem
+from .._checks import as_float_array, check_integer
+from .._problem import Problem, check_t_span
+from ..models.network import Network
 from ..models.network import State
 
 __all__ = ["Batch", "batch_from_problems"]
@@ -91,29 +93,22 @@ def make_batch(net, t_grid, inputs=None, targets=None, t_span=None, v0=None, s0=
     ``inputs`` (B, T, M) and ``targets`` (B, T, K) may be omitted (zeros);
     ``v0``, ``s0``, ``sf0`` are (B, N) arrays or omitted (zeros).
     """
-    t_grid = np.atleast_1d(np.asarray(t_grid, dtype=float))
+    if not isinstance(net, Network):
+        raise TypeError(f"`net` must be an odesnn.Network, got {type(net).__name__}")
+    t_grid = np.atleast_1d(as_float_array("t_grid", t_grid, finite=False))
     if t_grid.ndim != 1 or (t_grid.size > 1 and np.any(np.diff(t_grid) <= 0)) or not np.all(np.isfinite(t_grid)):
         raise ValueError(f"`t_grid` must be 1-D, finite and strictly increasing, got shape {t_grid.shape}")
     T = t_grid.size
-    sizes = [np.shape(a)[0] for a in (inputs, targets, v0, s0, sf0) if a is not None]
-    B = batch_size if batch_size is not None else (sizes[0] if sizes else 1)
+    sizes = [np.shape(a)[0] for a in (inputs, targets, v0, s0, sf0) if a is not None and np.ndim(a) > 0]
+    B = check_integer("batch_size", batch_size, 1) if batch_size is not None else (sizes[0] if sizes else 1)
     arrays = {}
     for name, val, shape in (("inputs", inputs, (B, T, net.n_inputs)), ("targets", targets, (B, T, net.n_outputs)),
                              ("v0", v0, (B, net.n_neurons)), ("s0", s0, (B, net.n_neurons)),
                              ("sf0", sf0, (B, net.n_fast))):
-        arr = np.zeros(shape) if val is None else np.asarray(val, dtype=float)
-        if arr.shape != shape:
-            raise ValueError(f"`{name}` must have shape {shape}, got {arr.shape}")
-        if not np.all(np.isfinite(arr)):
-            raise ValueError(f"`{name}` contains non-finite values")
-        arrays[name] = arr
+        arrays[name] = np.zeros(shape) if val is None else as_float_array(name, val, shape)
     for b in range(B):
         net.initial_state(arrays["v0"][b], arrays["s0"][b], arrays["sf0"][b])
-    if t_span is None:
-        raise ValueError("`t_span` is required: (t0, t1) in ms")
-    t0, t1 = (float(x) for x in t_span)
-    if not (np.isfinite(t0) and np.isfinite(t1) and t1 > t0):
-        raise ValueError(f"`t_span` must be finite with t1 > t0, got {t_span!r}")
+    t0, t1 = check_t_span(t_span)
     x0 = State(arrays["v0"], arrays["s0"], arrays["sf0"])
     return Batch(t_grid, arrays["inputs"], arrays["targets"], x0, np.array([t0, t1]))
 

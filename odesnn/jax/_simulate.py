@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._checks import as_float_array, check_bool, show
 from .._problem import Problem
 from .._solution import RESULTS, SimulationError, Solution
 from ._batch import Batch, batch_from_problems
@@ -20,10 +21,13 @@ __all__ = ["simulate", "cost", "value_and_grad", "loss_and_grad", "per_trial_val
 
 def _as_batch(problem_or_batch, model=None):
     if isinstance(problem_or_batch, Batch):
-        if model is None:
-            raise TypeError("a Batch needs `model=Model(net, input_kind, target_kind)`")
+        if not isinstance(model, Model):
+            raise TypeError(f"a Batch needs `model=Model(net, input_kind, target_kind)`, got {show(model)}")
         return problem_or_batch, model
-    problems = [problem_or_batch] if isinstance(problem_or_batch, Problem) else list(problem_or_batch)
+    problems = [problem_or_batch] if isinstance(problem_or_batch, Problem) else problem_or_batch
+    if not (isinstance(problems, (list, tuple)) and problems and all(isinstance(p, Problem) for p in problems)):
+        raise TypeError(f"`problem_or_batch` must be an odesnn.Problem (odesnn.make_problem), a non-empty list of "
+                        f"them, or an odesnn.jax.Batch, got {show(problem_or_batch)}")
     batch, kinds = batch_from_problems(problems)
     return batch, Model(problems[0].net, *kinds)
 
@@ -55,6 +59,7 @@ def simulate(problem_or_batch, *, params=None, model=None, t_eval=None, throw=Tr
         given (``spike_times`` etc. are then lists of arrays per trial).
     """
     opts = make_options(options, **kw)
+    throw = check_bool("throw", throw)
     batch, model = _as_batch(problem_or_batch, model)
     if params is None:
         if not isinstance(problem_or_batch, (Problem, list, tuple)):
@@ -73,7 +78,7 @@ def simulate(problem_or_batch, *, params=None, model=None, t_eval=None, throw=Tr
 def _check_t_eval(t_eval, t_span):
     """``t_eval`` as a float array, or a ValueError naming it: 1-D, sorted and inside ``t_span``."""
     t0, t1 = (float(x) for x in t_span)
-    te = np.asarray(t_eval, dtype=float)
+    te = as_float_array("t_eval", t_eval)
     if te.ndim != 1 or np.any(te < t0) or np.any(te > t1) or np.any(np.diff(te) < 0):
         span = f"[{te.min():.6g}, {te.max():.6g}]" if te.size and te.ndim == 1 else "none"
         raise ValueError(f"`t_eval` must be 1-D, sorted and inside t_span=({t0}, {t1}); "
@@ -166,6 +171,8 @@ def value_and_grad(params, problem_or_batch, *, model=None, loss=jnp.mean, optio
     ``loss`` maps the per-trial costs (B,) to a scalar (default: the batch mean).
     Returns ``(value, grads)`` with ``grads`` a :class:`~odesnn.Params` of arrays.
     """
+    if not callable(loss):
+        raise TypeError(f"`loss` must be a function of the per-trial costs (B,), got {show(loss)}")
     value, grads, _ = value_grad_and_spike_counts(params, problem_or_batch, model=model, loss=loss,
                                                   options=options, **kw)
     return value, grads

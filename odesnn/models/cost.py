@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._checks import is_real, show
 from .._xp import namespace
 
 __all__ = ["Cost", "QuadraticCost", "FirstSpikeCost", "cost_from_config"]
@@ -62,8 +63,8 @@ class QuadraticCost(Cost):
     lam: float = 0.0
 
     def __post_init__(self):
-        if not (np.isscalar(self.lam) and np.isfinite(self.lam) and self.lam >= 0):
-            raise ValueError(f"cost `lam` must be a non-negative finite number, got {self.lam!r}")
+        if not (is_real(self.lam) and np.isfinite(self.lam) and self.lam >= 0):
+            raise ValueError(f"cost `lam` must be a non-negative finite number, got {show(self.lam)}")
 
     def l(self, s, o, o_d):  # noqa: E743
         xp = namespace(s, o, o_d)
@@ -110,12 +111,16 @@ class FirstSpikeCost(Cost):
     running: Cost = field(default_factory=QuadraticCost)
 
     def __post_init__(self):
-        targets = tuple(float(t) for t in np.ravel(np.asarray(self.targets, dtype=float)))
+        try:
+            targets = tuple(float(t) for t in np.ravel(np.asarray(self.targets, dtype=float)))
+        except (TypeError, ValueError):
+            raise ValueError(f"`targets` must be a non-empty sequence of finite times or NaN, got "
+                             f"{show(self.targets)}") from None
         if not targets or not all(math.isfinite(t) or math.isnan(t) for t in targets):
             raise ValueError(f"`targets` must be a non-empty sequence of finite times or NaN, got {self.targets!r}")
         object.__setattr__(self, "targets", targets)
-        if not (np.isscalar(self.weight) and np.isfinite(self.weight) and self.weight > 0):
-            raise ValueError(f"`weight` must be a positive finite number, got {self.weight!r}")
+        if not (is_real(self.weight) and np.isfinite(self.weight) and self.weight > 0):
+            raise ValueError(f"`weight` must be a positive finite number, got {show(self.weight)}")
         if self.direction not in (1, -1, None):
             raise ValueError(f"`direction` must be 1, -1 or None, got {self.direction!r}")
         if not isinstance(self.running, Cost) or self.running.has_spike_terms:
@@ -163,11 +168,16 @@ class FirstSpikeCost(Cost):
 
 def cost_from_config(cfg: dict) -> Cost:
     """Rebuild a built-in cost from its :meth:`Cost.config`."""
+    if not isinstance(cfg, dict):
+        raise TypeError(f"`cost` must be a dict with the cost's `name` and parameters, got {show(cfg)}")
     name = cfg.get("name")
     if name == "quadratic":
-        return QuadraticCost(float(cfg.get("lam", 0.0)))
+        return QuadraticCost(cfg.get("lam", 0.0))  # QuadraticCost checks lam, by name
     if name == "first_spike":
-        targets = [np.nan if t is None else float(t) for t in cfg["targets"]]
-        return FirstSpikeCost(tuple(targets), float(cfg.get("weight", 1.0)), cfg.get("direction", 1),
+        targets = cfg.get("targets")
+        if not isinstance(targets, list):
+            raise ValueError(f"first_spike cost `targets` must be a list of times (or null), got {show(targets)}")
+        return FirstSpikeCost(tuple(np.nan if t is None else t for t in targets), cfg.get("weight", 1.0),
+                              cfg.get("direction", 1),
                               cost_from_config(cfg.get("running", {"name": "quadratic", "lam": 0.0})))
-    raise ValueError(f"cannot rebuild cost {cfg!r}: the built-in costs are 'quadratic' and 'first_spike'")
+    raise ValueError(f"cannot rebuild cost {show(cfg)}: the built-in costs are 'quadratic' and 'first_spike'")

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._checks import is_real, show
 from .._xp import namespace
 
 __all__ = ["Gate", "register_gate_profile"]
@@ -51,11 +52,11 @@ class Gate:
     width: float = 0.1
 
     def __post_init__(self):
-        if self.kind not in _PROFILES:
-            raise ValueError(f"unknown gate `kind`={self.kind!r}; known: {sorted(_PROFILES)}")
-        if not (np.isscalar(self.width) and np.isfinite(self.width) and self.width > 0):
+        if not isinstance(self.kind, str) or self.kind not in _PROFILES:
+            raise ValueError(f"unknown gate `kind`={show(self.kind)}; known: {sorted(_PROFILES)}")
+        if not (is_real(self.width) and np.isfinite(self.width) and self.width > 0):
             raise ValueError(
-                f"gate `width` (Δ) must be a positive finite number, got {self.width!r}; "
+                f"gate `width` (Δ) must be a positive finite number, got {show(self.width)}; "
                 "use gate=None for the zero-width threshold synapse"
             )
 

@@ -13,10 +13,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._checks import check_real
+from .._checks import as_float_array, check_bool, check_memory, check_number, check_real, check_seed, show
 from .cost import Cost, QuadraticCost
 from .gates import Gate, validate_gate_against_neuron
-from .neurons import NIF, NeuronModel
+from .neurons import NIF, NeuronModel, check_neuron
 
 __all__ = ["Network", "Params", "State"]
 
@@ -68,8 +68,7 @@ def mask_array(kind, n, m=None):
 
 
 def _positive(name, x):
-    if not (np.isscalar(x) and np.isfinite(x) and x > 0):
-        raise ValueError(f"`{name}` must be a positive finite number, got {x!r}")
+    check_number(name, x)
 
 
 @dataclass(frozen=True)
@@ -118,9 +117,9 @@ class Network:
         for name in ("n_neurons", "n_inputs", "n_outputs"):
             val = getattr(self, name)
             if not isinstance(val, (int, np.integer)) or isinstance(val, bool) or val < (1 if name == "n_neurons" else 0):
-                raise ValueError(f"`{name}` must be a {'positive' if name == 'n_neurons' else 'non-negative'} integer, got {val!r}")
-        if not isinstance(self.neuron, NeuronModel):
-            raise TypeError(f"`neuron` must be a NeuronModel, got {type(self.neuron).__name__}")
+                raise ValueError(f"`{name}` must be a {'positive' if name == 'n_neurons' else 'non-negative'} integer, "
+                                 f"got {show(val)}")
+        check_neuron(self.neuron)
         _positive("tau", self.tau)
         if self.tau_f is not None:
             _positive("tau_f", self.tau_f)
@@ -131,8 +130,8 @@ class Network:
         if not isinstance(self.cost, Cost):
             raise TypeError(f"`cost` must be a Cost, got {type(self.cost).__name__}")
         for name in ("W_mask", "Wf_mask"):
-            if getattr(self, name) not in MASKS:
-                raise ValueError(f"`{name}`={getattr(self, name)!r} unknown; known: {MASKS}")
+            if not isinstance(getattr(self, name), str) or getattr(self, name) not in MASKS:
+                raise ValueError(f"`{name}`={show(getattr(self, name))} unknown; known: {MASKS}")
 
     # -- sizes and masks ---------------------------------------------------
     @property
@@ -171,10 +170,16 @@ class Network:
         first ``round(w_self_fraction * N)`` neurons get it; the weights are drawn
         independently, so which ones does not matter.
         """
-        rng = np.random.default_rng(seed)
+        rng = np.random.default_rng(check_seed("seed", seed))
         N, M, K = self.n_neurons, self.n_inputs, self.n_outputs
+        for name, scale in (("w_scale", w_scale), ("wf_scale", wf_scale), ("u_scale", u_scale),
+                            ("o_scale", o_scale), ("i0_scale", i0_scale)):
+            check_number(name, scale, positive=False, note=" (a standard deviation)")
+        i0_mean = check_real("i0_mean", i0_mean)
+        u_sphere = check_bool("u_sphere", u_sphere)
         w_self = check_real("w_self", w_self)
         w_self_fraction = check_real("w_self_fraction", w_self_fraction, 0.0, 1.0)
+        self.check_memory()
         if w_self != 0.0 and not self.W_mask_array.diagonal().all():
             raise ValueError(f"`w_self`={w_self!r} needs a W mask with a free diagonal, got W_mask={self.W_mask!r}")
         W = w_scale * rng.standard_normal((N, N)) / np.sqrt(N) * self.W_mask_array
@@ -187,6 +192,14 @@ class Network:
         I0 = i0_mean + i0_scale * rng.standard_normal(N)
         return Params(W, Wf, U, O, I0)
 
+    def check_memory(self, copies=2):
+        """Refuse, naming ``n_neurons``, a network whose dense parameters (``W`` and ``Wf``, ``N × N`` floats
+        each) would not fit ``copies`` times into the memory available: drawing them, or a gradient of the
+        same shape, would fail with numpy's MemoryError part-way."""
+        n_bytes = 8 * copies * sum(int(np.prod(shape)) for shape in self.param_shapes())
+        check_memory(n_bytes, f"{copies} copies of the parameters of a network of {self.n_neurons} neurons "
+                              "(W and Wf are N x N float64 arrays)", "n_neurons", self.n_neurons)
+
     def check_params(self, params) -> Params:
         """Return ``params`` as float arrays after checking shapes, finiteness and masks.
 
@@ -194,14 +207,19 @@ class Network:
         where its mask (``W_mask``, ``Wf_mask``) is zero."""
         if not isinstance(params, Params):
             if isinstance(params, dict):
+                missing = [k for k in Params._fields if k not in params]
+                unknown = sorted(set(params) - set(Params._fields))
+                if missing or unknown:
+                    raise ValueError(f"`params` as a dict must have the keys {Params._fields}; missing {missing}, "
+                                     f"unknown {unknown}")
                 params = Params(**params)
             else:
                 raise TypeError(f"`params` must be odesnn.Params, got {type(params).__name__}")
         out = []
         for name, shape, value in zip(Params._fields, self.param_shapes(), params):
-            if np.iscomplexobj(value) or np.asarray(value).dtype == object:
-                raise TypeError(f"`params.{name}` must be a real array, got dtype {np.asarray(value).dtype}")
-            arr = np.asarray(value, dtype=float)
+            if isinstance(value, (str, bytes)) or np.iscomplexobj(value) or np.asarray(value).dtype == object:
+                raise TypeError(f"`params.{name}` must be a real array, got {show(value)}")
+            arr = as_float_array(f"params.{name}", value, finite=False)
             if arr.shape != tuple(shape):
                 raise ValueError(f"`params.{name}` must have shape {tuple(shape)}, got {arr.shape}")
             if not np.all(np.isfinite(arr)):
@@ -232,7 +250,7 @@ class Network:
         N = self.n_neurons
         parts = []
         for name, val, n in (("v0", v0, N), ("s0", s0, N), ("sf0", sf0, self.n_fast)):
-            arr = np.zeros(n) if val is None else np.asarray(val, dtype=float)
+            arr = np.zeros(n) if val is None else as_float_array(name, val, finite=False)
             if arr.shape != (n,):
                 raise ValueError(f"`{name}` must have shape ({n},), got {arr.shape}")
             if not np.all(np.isfinite(arr)):

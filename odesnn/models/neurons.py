@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._checks import check_bool, check_number, check_real, show
 from .._xp import namespace
 
 __all__ = ["Threshold", "NeuronModel", "NIF", "QIF", "LIF"]
@@ -48,10 +49,11 @@ class Threshold:
     synaptic: bool = True
 
     def __post_init__(self):
-        if self.direction not in (1, -1):
-            raise ValueError(f"`direction` must be +1 or -1, got {self.direction!r}")
-        if not np.isfinite(self.value) or not np.isfinite(self.reset):
-            raise ValueError(f"threshold `value` and `reset` must be finite, got {self.value!r}, {self.reset!r}")
+        if isinstance(self.direction, (bool, np.bool_)) or self.direction not in (1, -1):
+            raise ValueError(f"`direction` must be +1 or -1, got {show(self.direction)}")
+        check_real("value", self.value)
+        check_real("reset", self.reset)
+        check_bool("synaptic", self.synaptic)
         if (self.reset - self.value) * self.direction >= 0:
             raise ValueError(
                 f"`reset`={self.reset!r} must lie on the sub-threshold side of `value`={self.value!r} "
@@ -60,8 +62,7 @@ class Threshold:
 
 
 def _check_positive(name, value):
-    if not (np.isscalar(value) and np.isfinite(value) and value > 0):
-        raise ValueError(f"`{name}` must be a positive finite number, got {value!r}")
+    check_number(name, value)
 
 
 class NeuronModel:
@@ -154,6 +155,7 @@ class NIF(NeuronModel):
 
     def __post_init__(self):
         _check_positive("theta", self.theta)
+        check_bool("negative_synapse", self.negative_synapse)
 
     @functools.cached_property
     def thresholds(self):
@@ -246,8 +248,42 @@ NEURONS = {"nif": NIF, "qif": QIF, "theta": QIF, "lif": LIF}
 
 def neuron_from_config(cfg: dict) -> NeuronModel:
     """Rebuild a built-in neuron model from :meth:`NeuronModel.config`."""
+    if not isinstance(cfg, dict):
+        raise TypeError(f"`neuron` must be a dict with the model's `name` and parameters, got {show(cfg)}")
     cfg = dict(cfg)
     name = cfg.pop("name", None)
-    if name not in NEURONS:
-        raise ValueError(f"unknown neuron model `name`={name!r}; known: {sorted(NEURONS)}")
+    if not isinstance(name, str) or name not in NEURONS:
+        raise ValueError(f"unknown neuron model `name`={show(name)}; known: {sorted(NEURONS)}")
+    known = {f.name for f in dataclasses.fields(NEURONS[name])}
+    unknown = sorted(set(cfg) - known)
+    if unknown:
+        raise ValueError(f"neuron model {name!r} has no parameters {unknown}; known: {sorted(known)}")
     return NEURONS[name](**cfg)
+
+
+def check_neuron(neuron) -> None:
+    """Refuse, by name, a neuron model that is not a :class:`NeuronModel` or does not implement one: its
+    ``thresholds`` (a non-empty tuple of :class:`Threshold`) and ``f(v, I)``, which must give one finite
+    value per neuron at rest."""
+    if not isinstance(neuron, NeuronModel):
+        raise TypeError(f"`neuron` must be a NeuronModel, got {type(neuron).__name__}")
+    kind = type(neuron).__name__
+    if type(neuron).f is NeuronModel.f:
+        raise TypeError(f"`neuron`: {kind} does not implement `f(v, I)`, the membrane vector field dv/dt")
+    try:
+        thresholds = neuron.thresholds
+    except NotImplementedError:
+        raise TypeError(f"`neuron`: {kind} does not implement `thresholds`; define it as a property returning a "
+                        f"tuple of odesnn.Threshold (value, direction, reset, synaptic)") from None
+    if not (isinstance(thresholds, (tuple, list)) and thresholds and all(isinstance(t, Threshold)
+                                                                         for t in thresholds)):
+        raise TypeError(f"`neuron`: {kind}.thresholds must be a non-empty tuple of odesnn.Threshold, "
+                        f"got {show(thresholds)}")
+    try:
+        value = np.asarray(neuron.f(np.zeros(2), np.zeros(2)), dtype=float)
+    except Exception as exc:  # noqa: BLE001 - any failure of user code is reported with its cause
+        raise TypeError(f"`neuron`: {kind}.f(v, I) fails on NumPy arrays v = I = zeros(2): "
+                        f"{type(exc).__name__}: {exc}") from exc
+    if value.shape != (2,):
+        raise TypeError(f"`neuron`: {kind}.f(v, I) must return one value per neuron (shape (2,) for two), "
+                        f"got shape {value.shape}")

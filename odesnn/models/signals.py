@@ -20,6 +20,7 @@ from typing import Callable
 
 import numpy as np
 
+from .._checks import as_float_array, check_integer, show
 from .._xp import namespace
 
 __all__ = ["Signal"]
@@ -75,8 +76,8 @@ class Signal:
     @classmethod
     def sampled(cls, t, values, kind="linear"):
         """Samples ``values`` (T, M) at strictly increasing times ``t`` (T,)."""
-        t = np.asarray(t, dtype=float)
-        values = np.asarray(values, dtype=float)
+        t = as_float_array("t", t, finite=False)
+        values = as_float_array("values", values, finite=False)
         if values.ndim == 1:
             values = values[:, None]
         if t.ndim != 1 or t.size < 1:
@@ -87,8 +88,8 @@ class Signal:
             raise ValueError("signal `t` and `values` must be finite (found NaN or inf)")
         if t.size > 1 and np.any(np.diff(t) <= 0):
             raise ValueError("signal time grid `t` must be strictly increasing")
-        if kind not in INTERPOLATIONS:
-            raise ValueError(f"signal interpolation `kind`={kind!r} unknown; known: {INTERPOLATIONS}")
+        if not isinstance(kind, str) or kind not in INTERPOLATIONS:
+            raise ValueError(f"signal interpolation `kind`={show(kind)} unknown; known: {INTERPOLATIONS}")
         return cls(values.shape[1], t, values, kind)
 
     @classmethod
@@ -96,11 +97,11 @@ class Signal:
         """Wrap ``fn(t) -> array (n_channels,)``."""
         if not callable(fn):
             raise TypeError(f"`fn` must be callable, got {type(fn).__name__}")
-        return cls(int(n_channels), fn=fn)
+        return cls(check_integer("n_channels", n_channels, 0), fn=fn)
 
     @classmethod
     def zeros(cls, n_channels):
-        return cls.sampled(np.zeros(1), np.zeros((1, n_channels)))
+        return cls.sampled(np.zeros(1), np.zeros((1, check_integer("n_channels", n_channels, 0))))
 
     def __call__(self, t):
         if self.fn is not None:
@@ -120,14 +121,25 @@ def as_signal(x, n_channels, name):
         sig = x
     elif callable(x):
         sig = Signal.from_callable(x, n_channels)
-        val = np.asarray(sig(0.0), dtype=float)
+        try:
+            val = as_float_array(f"{name}(0.0)", sig(0.0), finite=False)
+        except (TypeError, ValueError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the user's callable failed: say which argument it was
+            raise TypeError(f"`{name}` callable fails at t=0.0: {type(exc).__name__}: {exc}") from exc
         if val.shape != (n_channels,):
             raise ValueError(f"`{name}` callable must return shape ({n_channels},), got {val.shape}")
         return sig
     elif isinstance(x, tuple) and len(x) == 2:
-        sig = Signal.sampled(*x)
+        try:
+            sig = Signal.sampled(*x)
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"`{name}` as (t, values): {exc}") from None
     else:
-        arr = np.asarray(x, dtype=float)
+        arr = as_float_array(name, x, finite=False) if not isinstance(x, (str, bytes)) else None
+        if arr is None:
+            raise TypeError(f"`{name}` must be None, a Signal, a callable, a (t, values) tuple or a constant of "
+                            f"shape ({n_channels},); got {show(x)}")
         if arr.ndim == 1 and arr.size == n_channels:
             sig = Signal.sampled(np.zeros(1), arr[None, :])
         else:

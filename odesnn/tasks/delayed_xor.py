@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .batch import TaskBatch
+from .._checks import check_number, check_real, is_real, show
+from .batch import TaskBatch, check_rng_and_size
 
 
 @dataclass(frozen=True)
@@ -41,11 +42,31 @@ class XORTask:
     threshold: float = 0.5
     name: str = "xor"
 
+    def __post_init__(self):
+        for name in ("duration", "dt", "pulse_width", "amplitude", "response_window"):
+            check_number(name, getattr(self, name))
+        check_number("response_delay", self.response_delay, positive=False)
+        check_number("threshold", self.threshold, positive=False)
+        check_real("p_single", self.p_single, 0.0, 1.0)
+        for name in ("first_range", "gap_range", "cue_delay_range"):
+            lo_hi = getattr(self, name)
+            if not (isinstance(lo_hi, (tuple, list)) and len(lo_hi) == 2 and all(is_real(x) for x in lo_hi)
+                    and all(np.isfinite(x) for x in lo_hi) and 0 <= lo_hi[0] <= lo_hi[1]):
+                raise ValueError(f"`{name}` must be a pair (low, high) of times in ms with 0 <= low <= high, "
+                                 f"got {show(lo_hi)}")
+        latest_go = self.duration - self.response_window - self.response_delay - self.pulse_width
+        if latest_go <= 0:
+            raise ValueError(f"`duration`={self.duration!r} leaves no time for the go-cue and the response: it must "
+                             f"exceed response_window + response_delay + pulse_width = "
+                             f"{self.duration - latest_go:g} ms")
+
     def _bump(self, t, start, width):
         x = (t - start) / width
         return np.where((x >= 0) & (x <= 1), 0.5 * (1 - np.cos(2 * np.pi * np.clip(x, 0, 1))), 0.0)
 
     def sample(self, rng, batch_size) -> TaskBatch:
+        """``batch_size`` trials drawn from ``rng`` (a ``numpy.random.Generator``)."""
+        check_rng_and_size(rng, batch_size)
         t = np.arange(0.0, self.duration + self.dt / 2, self.dt)
         inputs = np.zeros((batch_size, t.size, 2))
         targets = np.zeros((batch_size, t.size, 1))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import check_integer
-from ..training.runs import load_listed_run
+from .._checks import check_integer, show
+from ..training.runs import load_listed_run, run_list
 from ..training.validation import rank
 from .scoring import evaluate
 
@@ -63,10 +63,12 @@ def pick_runs(runs, seeds=(13, 17, 19), top=5, refit=300, n_trials=200, log=None
     RuntimeError
         If no finalist could be scored on every seed.
     """
-    runs = [str(r) for r in runs]
-    if not runs:
-        raise ValueError("`runs` must name at least one run directory, got none")
+    runs = [str(r) for r in run_list("runs", runs)]
+    if not isinstance(seeds, (list, tuple)):
+        raise TypeError(f"`seeds` must be a list of integer seeds, got {show(seeds)}")
     seeds = [check_integer(f"seeds[{i}]", s, 0) for i, s in enumerate(seeds)]
+    if log is not None and not callable(log):
+        raise TypeError(f"`log` must be None or a function of one score record, got {show(log)}")
     if not seeds:
         raise ValueError("`seeds` must hold at least one seed, got none")
     if len(set(seeds)) < len(seeds):

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
+from .._checks import check_bool, check_optional_integer, show
 from ..training.config import default_config
 from ..training.loop import train
 from .draw import draw_figures
@@ -25,6 +27,10 @@ BUDGET = {
 EVAL_TRIALS = {"autoencoder": (2, 1200.0), "predictive": (2, 1200.0)}
 
 
+#: What ``odesnn reproduce`` reproduces: Figure 1 (the gate) and the paper's three tasks.
+NAMES = ("gate", "autoencoder", "predictive", "xor")
+
+
 def reproduce(name, out="reproduce", quick=False, progress=True, candidates=None):
     """Train with the paper's settings (or a short ``quick`` run), evaluate, write ``summary.json`` and figures.
 
@@ -32,6 +38,14 @@ def reproduce(name, out="reproduce", quick=False, progress=True, candidates=None
     ``out/name``. XOR runs the whole recipe of :func:`odesnn.tasks.xor_recipe.run_xor_recipe` (``candidates``:
     how many candidate stages its pick chooses among; ``None``: all 56).
     """
+    if not isinstance(name, str) or name not in NAMES:
+        raise ValueError(f"`name`={show(name)} unknown; known: {NAMES}")
+    quick, progress = check_bool("quick", quick), check_bool("progress", progress)
+    candidates = check_optional_integer("candidates", candidates, 1)
+    if candidates is not None and name != "xor":
+        raise ValueError(f"`candidates`={candidates!r} is for the xor recipe, not {name}")
+    if not isinstance(out, (str, os.PathLike)):
+        raise TypeError(f"`out` must be a path (a str or pathlib.Path), got {show(out)}")
     out = Path(out) / name
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()

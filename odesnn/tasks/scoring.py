@@ -43,7 +43,7 @@ from pathlib import Path
 import numpy as np
 
 from .._api import simulate
-from .._checks import check_integer
+from .._checks import check_bool, check_integer, check_number, check_optional_integer
 from ..models.gates import Gate
 from ..training.config import (
     batch_for_step,
@@ -256,6 +256,14 @@ def evaluate(out, n_trials=None, duration=None, refit=None, seed=None, width=Non
     ``"readout"`` says.
     ``figures=False`` (XOR) skips the SciPy simulations of the figure trials and returns ``(metrics, None)``.
     """
+    n_trials = check_optional_integer("n_trials", n_trials, 1)  # 0 is refused, not read as "the default"
+    duration = check_number("duration", duration, optional=True, note=" of ms")
+    refit = check_optional_integer("refit", refit, 1)
+    seed = check_optional_integer("seed", seed, 0)
+    if width is not None:
+        check_number("width", width, note=" (the gate's Δ)")
+    figures = check_bool("figures", figures)
+    check_number("refit_window_weight", refit_window_weight, optional=True)
     cfg, net_trained, params = load_run(out)
     if duration is not None:
         cfg = dataclasses.replace(cfg, duration=float(duration))

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.linalg import expm
 
-from .batch import TaskBatch
+from .._checks import as_float_array, check_integer, check_number, check_real
+from .batch import TaskBatch, check_rng_and_size
 
 PREDICTIVE_A = np.array([[-0.7, 0.36], [-2.3, -0.1]])
 
@@ -63,7 +64,20 @@ class SinusoidTask:
     tau: float = 10.0
     A: tuple | None = None
 
+    def __post_init__(self):
+        check_integer("n_channels", self.n_channels, 1)
+        check_integer("n_modes", self.n_modes, 1)
+        for name in ("period", "duration", "dt", "tau"):
+            check_number(name, getattr(self, name), note=" of ms")
+        check_real("amplitude", self.amplitude)
+        if self.dt > self.duration:
+            raise ValueError(f"`dt`={self.dt!r} must not exceed `duration`={self.duration!r}")
+        if self.A is not None:
+            as_float_array("A", self.A, (self.n_channels, self.n_channels))
+
     def sample(self, rng, batch_size) -> TaskBatch:
+        """``batch_size`` trials drawn from ``rng`` (a ``numpy.random.Generator``)."""
+        check_rng_and_size(rng, batch_size)
         t = np.arange(0.0, self.duration + self.dt / 2, self.dt)
         k = np.arange(1, self.n_modes + 1)
         amp = rng.standard_normal((batch_size, self.n_channels, self.n_modes)) / np.sqrt(self.n_modes)

@@ -4,12 +4,14 @@ a config builds (the network, the task, each step's batch and initial voltages).
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._checks import check_horizon, check_integer, check_number
+from .._checks import check_bool, check_horizon, check_integer, check_number, show
 from ..models import NIF, QIF, Gate, Network, Params, QuadraticCost
+from ..models.network import MASKS
 from .readout import check_readout_options
 
 
@@ -248,8 +250,8 @@ class TrainConfig:
     task_kwargs: dict = field(default_factory=dict)
 
     def __post_init__(self):
-        if self.task not in _tasks():
-            raise ValueError(f"`task`={self.task!r} unknown; known: {sorted(_tasks())}")
+        if not isinstance(self.task, str) or self.task not in _tasks():
+            raise ValueError(f"`task`={show(self.task)} unknown; known: {sorted(_tasks())}")
         # integers: Python or numpy ints (JSON and np.int64 alike), never bools; stored as int
         self.steps = check_integer("steps", self.steps, 0)
         self.seed = check_integer("seed", self.seed, 0)
@@ -296,13 +298,30 @@ class TrainConfig:
         if self.readout_window_weight != 1 and self.readout != "lstsq":
             raise ValueError(f"`readout_window_weight`={self.readout_window_weight!r} weights the XOR response "
                              f"window in the least-squares readout; it needs readout 'lstsq', got {self.readout!r}")
+        if not isinstance(self.train, (list, tuple)):
+            raise ValueError(f"`train` must be a list of parameter groups (e.g. ['Wf', 'U']), got {show(self.train)}")
         bad = [g for g in self.train if g not in Params._fields]
         if bad:
             raise ValueError(f"`train` has unknown parameter groups {bad}; known: {Params._fields}")
         self.train = tuple(self.train)
+        for name in ("gate", "solver", "dtype"):
+            if not isinstance(getattr(self, name), str):
+                raise ValueError(f"`{name}` must be a name (a string), got {show(getattr(self, name))}")
+        if not isinstance(self.W_mask, str) or self.W_mask not in MASKS:
+            raise ValueError(f"`W_mask`={show(self.W_mask)} unknown; known: {MASKS}")
+        _check_init(self.init)
+        if not isinstance(self.task_kwargs, dict):
+            raise ValueError(f"`task_kwargs` must be a dict of the task's arguments, got {show(self.task_kwargs)}")
+        try:
+            make_task(self)  # the task's own checks, now rather than when training starts
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"the {self.task} task (`task_kwargs`, and the config's duration, dt and tau): "
+                            f"{exc}") from None
 
     @classmethod
     def from_dict(cls, data):
+        if not isinstance(data, dict):
+            raise ValueError(f"a training config must be a JSON object (dict) of TrainConfig fields, got {show(data)}")
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - names)
         if unknown:
@@ -310,8 +329,24 @@ class TrainConfig:
         return cls(**data)
 
 
+def _check_init(init):
+    """Refuse, by name, ``init`` options that :meth:`odesnn.Network.init_params` would refuse (tried on a
+    network of two neurons, so that a bad value fails when the config is made, not when training starts)."""
+    if not isinstance(init, dict):
+        raise ValueError(f"`init` must be a dict of Network.init_params arguments, got {show(init)}")
+    known = [p for p in inspect.signature(Network.init_params).parameters if p not in ("self", "seed")]
+    unknown = sorted(set(init) - set(known))
+    if unknown:
+        raise ValueError(f"`init` has unknown keys {unknown}; known: {known}")
+    try:
+        Network(2, 1, 1).init_params(0, **init)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"`init`: {exc}") from None
+
+
 def default_config(task, quick=False, **overrides) -> TrainConfig:
     """The paper's settings for ``task`` (``quick``: a short run for smoke tests)."""
+    quick = check_bool("quick", quick)
     if task in ("autoencoder", "predictive"):
         cfg = dict(task=task, n_neurons=30, neuron="nif", tau=10.0, tau_f=1.0, width=0.1,
                    W_mask="none" if task == "autoencoder" else "full",

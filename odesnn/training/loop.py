@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 import warnings
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._checks import check_bool, show
 from .._solution import SimulationError
 from ..models import Params
 from .._progress import training_bar
@@ -92,6 +94,21 @@ def _validate(cfg, net, task, params, readout, trials):
     return validation_scores(task, batch, states @ np.asarray(p.O, dtype=float).T), p
 
 
+def check_train_arguments(cfg, out, resume, loss_and_grad, progress, log, states_fn):
+    """Refuse, by name, arguments of :func:`train` of the wrong kind (a string ``resume="no"`` would read as
+    true)."""
+    if not isinstance(cfg, TrainConfig):
+        raise TypeError(f"`cfg` must be a TrainConfig (odesnn.training.default_config), got {type(cfg).__name__}")
+    if not isinstance(out, (str, os.PathLike)):
+        raise TypeError(f"`out` must be a path (a str or pathlib.Path), got {show(out)}")
+    check_bool("resume", resume)
+    check_bool("progress", progress)
+    for name, fn in (("loss_and_grad", loss_and_grad), ("states_fn", states_fn), ("log", log)):
+        if not (callable(fn) or (fn is None and name != "log")):
+            raise TypeError(f"`{name}` must be {'a function' if name == 'log' else 'None or a function'}, "
+                            f"got {show(fn)}")
+
+
 def train(cfg: TrainConfig, out, resume=False, loss_and_grad=None, progress=True, log=print, states_fn=None):
     """Train ``cfg`` into directory ``out``; returns the trained ``(net, params)``.
 
@@ -109,6 +126,7 @@ def train(cfg: TrainConfig, out, resume=False, loss_and_grad=None, progress=True
     import jax
     import optax
 
+    check_train_arguments(cfg, out, resume, loss_and_grad, progress, log, states_fn)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     net = build_network(cfg)

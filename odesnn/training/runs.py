@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from pathlib import Path
 
 import numpy as np
 
+from .._checks import read_json, show
 from .._io import load, save
 from ..models import Network, Params
 from .checkpoint import has_checkpoint, read_checkpoint_arrays
@@ -73,10 +75,13 @@ def initial_params(cfg: TrainConfig, net: Network) -> Params:
 
 def load_run(out):
     """``(cfg, net, params)`` of a run directory: the trained network, or the last checkpoint of a run in progress."""
-    out = Path(out)
+    out = _path("out", out)
     if not (out / "train_config.json").is_file():
         raise FileNotFoundError(f"`out`={str(out)!r} is not a training run (no train_config.json)")
-    cfg = TrainConfig.from_dict(json.loads((out / "train_config.json").read_text()))
+    try:
+        cfg = TrainConfig.from_dict(read_json(out / "train_config.json", "training config"))
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"{out / 'train_config.json'}: {exc}") from None
     if (out / "params.npz").is_file():
         net, params = load(out)
         return cfg, net, params
@@ -85,6 +90,27 @@ def load_run(out):
     net = build_network(cfg)
     data, _ = read_checkpoint_arrays(out)
     return cfg, net, net.check_params(Params(*(data[f"param_{n}"] for n in Params._fields)))
+
+
+def _path(name, value) -> Path:
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"`{name}` must be a path (a str or pathlib.Path), got {show(value)}")
+    return Path(value)
+
+
+def run_list(name, runs) -> list:
+    """``runs`` as a non-empty list of paths, or an error naming ``name``: a single path (whose characters
+    would otherwise be read as run directories) or something that is not a sequence of paths."""
+    if isinstance(runs, (str, os.PathLike)):
+        raise TypeError(f"`{name}` must be a list of run directories, got the single path {show(str(runs))}; "
+                        f"pass [{str(runs)!r}]")
+    try:
+        runs = list(runs)
+    except TypeError:
+        raise TypeError(f"`{name}` must be a list of run directories, got {show(runs)}") from None
+    if not runs:
+        raise ValueError(f"`{name}` must name at least one run directory, got none")
+    return [_path(f"{name}[{i}]", r) for i, r in enumerate(runs)]
 
 
 def load_listed_run(run, name="runs"):
@@ -114,9 +140,7 @@ def average_runs(runs, out=None):
     FileNotFoundError
         If a run directory holds no run, naming it.
     """
-    runs = [Path(r) for r in runs]
-    if not runs:
-        raise ValueError("`runs` must name at least one run directory, got none")
+    runs = run_list("runs", runs)
     cfg, net, first = load_listed_run(runs[0])
     total = [np.array(p, dtype=float) for p in first]
     for run in runs[1:]:
