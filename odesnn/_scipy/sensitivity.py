@@ -20,8 +20,8 @@ import numpy as np
 from .. import _dynamics as dyn
 from .._checks import check_horizon
 from .._problem import Problem, pack, unpack
-from ..models.network import Params, State
 from .._solution import Gradient
+from ..models.network import Params, State
 from ._integrate import THRESHOLD, Events, integrate_events
 from .forward import apply_event
 

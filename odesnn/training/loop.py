@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 
 from .._checks import check_bool, show
+from .._progress import training_bar
 from .._solution import SimulationError
 from ..models import Params
-from .._progress import training_bar
 from .checkpoint import (
     checkpoint_path,
     has_checkpoint,
