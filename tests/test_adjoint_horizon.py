@@ -30,6 +30,7 @@ def test_initial_state_gradient_has_the_closed_form(horizon):
     np.testing.assert_allclose(res.x0.s, expected, rtol=1e-8)
 
 
+@pytest.mark.slow  # 10-60 s on a 2-core CPU; the default suite stays under 10 minutes
 def test_discounted_gradient_three_ways():
     """SciPy adjoint, SciPy forward sensitivity (``dS/dt - S/h``) and the JAX adjoint give one gradient."""
     pb = random_problem("qif", "smooth", 5, 60.0, seed=1)

@@ -2,7 +2,7 @@
 
 import jax
 import numpy as np
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import odesnn
@@ -27,6 +27,8 @@ def COSTS_AND_GRAD(p, b):  # noqa: N802 - compiled once for every example
 
 @settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 1000), perm_seed=st.integers(0, 1000))
+@example(seed=0, perm_seed=2)  # these two differed beyond rounding once (see below)
+@example(seed=36, perm_seed=2)
 def test_costs_and_gradients_independent_of_batch_order(seed, perm_seed):
     rng = np.random.default_rng(seed)
     B = 4
@@ -43,6 +45,11 @@ def test_costs_and_gradients_independent_of_batch_order(seed, perm_seed):
 
     c0, g0 = run(np.arange(B))
     c1, g1 = run(perm)
-    np.testing.assert_allclose(c1, c0[perm], rtol=1e-12, atol=0)
+    # XLA may round a trial's arithmetic differently in another batch slot, and a last-bit difference can flip one
+    # accept/reject decision of the adaptive step; after that the two runs differ by up to the solver's own error.
+    # Measured (seed 36, perm_seed 2): the permuted gradient differs by at most 1.5e-9 of each group's largest entry,
+    # while the gradient itself is 1e-7 of it away from a tight reference (rtol 1e-12). The bound 1e-8 sits between:
+    # a wrong pairing of trials with their inputs, targets or initial states differs at order one.
+    np.testing.assert_allclose(c1, c0[perm], rtol=1e-9, atol=0)
     for a, b in zip(g0, g1):
-        np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-14)
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-8 * np.max(np.abs(b)))

@@ -69,6 +69,7 @@ def test_train_autoencoder(tmp_path):
     assert 0 <= metrics["rel_error"] < 10 and metrics["n_test_trials"] >= 1
 
 
+@pytest.mark.slow  # 10-60 s on a 2-core CPU; the default suite stays under 10 minutes
 def test_xor(tmp_path):
     metrics = load("xor").main(tmp_path / "xor", steps=2, n_neurons=6, batch_size=2, progress=False)
     assert 0.0 <= metrics["accuracy"] <= 1.0

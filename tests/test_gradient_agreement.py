@@ -17,6 +17,7 @@ def _xor_setup(**overrides):
     return cfg, net, net.init_params(0, w_scale=0.5, wf_scale=0.2, u_scale=1.0, o_scale=0.2, i0_scale=0.005)
 
 
+@pytest.mark.slow  # 10-60 s on a 2-core CPU; the default suite stays under 10 minutes
 def test_gradients_converge_to_the_reference_as_the_tolerance_tightens():
     """At a tolerance close to the reference every trial's gradient, the step and the cost agree with it; a
     loose tolerance is further off in cost (the rows are compared trial by trial, so a mix-up of trials or
@@ -64,6 +65,7 @@ def test_bad_tolerances_are_rejected_by_name():
         gradient_agreement(cfg, net, params, batch_size=1)
 
 
+@pytest.mark.slow  # 10-60 s on a 2-core CPU; the default suite stays under 10 minutes
 def test_cli_reports_each_tolerance(tmp_path, capsys):
     from odesnn.cli import main
 

@@ -188,6 +188,7 @@ def test_quadrature_gradient_is_the_shared_gradient_density():
         np.testing.assert_allclose(g, ref, rtol=1e-12, atol=1e-14, err_msg=name)
 
 
+@pytest.mark.slow  # 10-60 s on a 2-core CPU; the default suite stays under 10 minutes
 def test_spike_counts_come_with_the_gradient():
     """Training reads spike counts from the gradient's own forward pass: same value, gradient and spikes."""
     from odesnn.jax._simulate import value_grad_and_spike_counts
@@ -205,6 +206,7 @@ def test_spike_counts_come_with_the_gradient():
     assert sum(counts) > 0
 
 
+@pytest.mark.slow  # 10-60 s on a 2-core CPU; the default suite stays under 10 minutes
 def test_per_trial_gradients_are_each_trials_own_gradient():
     """Per-trial gradients: their mean is the batch gradient, and each equals that trial's gradient alone.
     The states they return at ``t_eval`` are those of the forward simulation."""

@@ -46,6 +46,7 @@ def test_noise_scale_rejects_bad_batches(bad, match):
         noise_scale(bad)
 
 
+@pytest.mark.slow  # 10-60 s on a 2-core CPU; the default suite stays under 10 minutes
 def test_gradient_noise_scale_measures_the_training_steps_gradients():
     """Its batch means are the gradients the training step takes on the same batches (the plain batched
     adjoint, a code path apart from the per-trial one)."""

@@ -17,7 +17,8 @@ EXPECTED = {
 }
 
 
-@pytest.mark.parametrize("name", list(EXPECTED))
+# the tasks that train a network take 30-90 s each on a 2-core CPU: slow; the gate figure stays in the default suite
+@pytest.mark.parametrize("name", [n if n == "gate" else pytest.param(n, marks=pytest.mark.slow) for n in EXPECTED])
 def test_reproduce_quick(tmp_path, name):
     out = subprocess.run([sys.executable, "-m", "odesnn", "reproduce", name, "--quick", "--out", str(tmp_path)],
                          capture_output=True, text=True, timeout=600)
@@ -124,7 +125,8 @@ def test_reproduce_quick(tmp_path, name):
             write_evaluation(tmp_path / "nothing", quiet, no_data)
         assert quiet["rel_error"] == 1.0 and quiet["test_seed"] == train_cfg["seed"] - 17  # the run's own seed
         # the target pulse lies inside the response window: all of a silent readout's error is there
-        assert quiet["rel_error_by_period"] == {"before": 0.0, "response": 1.0, "after": 0.0}
+        # (the response share is that window's error over the whole error, two sums taken in different order)
+        assert quiet["rel_error_by_period"] == {"before": 0.0, "response": pytest.approx(1.0, rel=1e-12), "after": 0.0}
         assert all(v == {"mean": 0.0, "sd": 0.0} for v in quiet["window_mean_by_label"].values())
         assert sum(summary["rel_error_by_period"].values()) == pytest.approx(summary["rel_error"], rel=1e-12)
         assert quiet["accuracy"] == quiet["confusion"]["+0"]["+0"] / 6 and quiet["accuracy_by_label"]["+0"] == 1.0
@@ -150,6 +152,7 @@ def test_i0_mean_shifts_the_drawn_bias_currents():
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.slow  # 10-60 s on a 2-core CPU; the default suite stays under 10 minutes
 def test_w_self_makes_a_lone_qif_neuron_a_latch():
     """Closed form: with self-coupling ``w`` a theta neuron at ``I0 < 0`` keeps itself firing once kicked,
     at the mean-field rate ``r = 2 (w + sqrt(w**2 + tau_v I0)) / tau_v`` (``s`` averages to ``r``), when
@@ -242,6 +245,7 @@ def test_xor_figure_shows_the_papers_six_trial_types():
     assert sorted(figure_trials(small)) == [0, 1]
 
 
+@pytest.mark.slow  # 10-60 s on a 2-core CPU; the default suite stays under 10 minutes
 def test_refit_readout_is_the_least_squares_readout_of_scipy_states():
     """The refitted readout equals an independent least-squares fit to SciPy-simulated states of the same trials."""
     from odesnn import simulate

@@ -66,6 +66,7 @@ def reference_run(tmp_path_factory):
     return tmp / "ref", config
 
 
+@pytest.mark.slow  # 10-60 s on a 2-core CPU; the default suite stays under 10 minutes
 def test_resume_after_sigkill_matches_uninterrupted_run(tmp_path, reference_run):
     reference, config = reference_run
     lines = (reference / "metrics.jsonl").read_text().splitlines()
@@ -151,6 +152,7 @@ def test_config_rejects_bad_values():
             TrainConfig(trial_clip=bad)
 
 
+@pytest.mark.slow  # 10-60 s on a 2-core CPU; the default suite stays under 10 minutes
 def test_per_trial_clipping_caps_each_trial_at_a_multiple_of_the_median():
     """``trial_clip``: each trial's gradient, computed alone, is scaled to at most factor x the median norm."""
     from odesnn.jax import Model, make_batch, value_and_grad
@@ -521,6 +523,7 @@ def test_bad_validation_and_schedule_settings_are_refused_by_name(overrides, nam
         default_config("autoencoder", quick=True, **overrides)
 
 
+@pytest.mark.slow  # 10-60 s on a 2-core CPU; the default suite stays under 10 minutes
 def test_validate_refit_scores_and_keeps_the_least_squares_readout_of_other_held_out_trials(tmp_path):
     """With ``validate_refit`` the best network's readout is the least-squares fit to SciPy-simulated states
     of the refitting trials, and its recorded scores are those of that readout on the validation trials: the
