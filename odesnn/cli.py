@@ -165,7 +165,7 @@ def _cmd_train(args):
 
     from .training.checkpoint import CheckpointError
     from .training.config import default_config
-    from .training.loop import train
+    from .training.loop import TrainingDiverged, train
 
     overrides = config_overrides(args.config, args.task)
     if overrides.get("dtype", "float64") == "float64":
@@ -173,7 +173,7 @@ def _cmd_train(args):
     cfg = default_config(args.task, quick=args.quick, **overrides)
     try:
         train(cfg, args.out, resume=args.resume)
-    except CheckpointError as exc:
+    except (CheckpointError, TrainingDiverged) as exc:  # diverged: no network saved, the checkpoint kept
         raise SystemExit(f"odesnn train: {exc}") from None
     print(f"trained network saved in {args.out} (params.npz, config.json)")
     return 0

@@ -31,6 +31,7 @@ from .config import (
     lr_factors,
     make_task,
     stepped_groups,
+    trial_duration,
 )
 from .objective import fitted_readout, jax_loss_and_grad, jax_states, readout_weights
 from .readout import LstsqReadout
@@ -52,11 +53,43 @@ from .validation import (
 
 
 class TrainingDiverged(RuntimeError):
-    """Raised by :func:`train` after ``max_skipped`` consecutive batches failed to simulate or gave NaN.
+    """Raised by :func:`train` when its batches keep being skipped (a failed simulation, a non-finite loss or
+    gradient): after ``max_skipped`` in a row, or at the end of a run whose trailing streak of skipped batches
+    covers at least half of the steps it took (see ``TrainConfig.max_skipped``). The message names the steps,
+    the last cause and the last spike rate measured.
 
     The checkpoint written just before holds the parameters of the last good
     update, so nothing is lost; change ``lr`` or ``init`` and train again.
     """
+
+
+def diverged(streak, ran, max_skipped) -> bool:
+    """Whether ``streak`` skipped batches in a row, the last of the ``ran`` steps a run has taken so far, stop it:
+    ``max_skipped`` of them, or, once the run is over, at least half of its steps (:class:`TrainingDiverged`)."""
+    return streak >= max_skipped or (ran > 0 and 2 * streak >= ran)
+
+
+def _skip_cause(loss, grads):
+    """Why a batch whose ``loss`` and ``grads`` came back is skipped: the loss, or the gradient groups that are
+    non-finite (the part of a gradient left out by the masks included)."""
+    if not np.isfinite(loss):
+        return f"the loss was {loss}"
+    if grads is None:
+        return "no gradient was returned"
+    bad = [name for name, g in zip(Params._fields, grads) if not np.all(np.isfinite(g))]
+    return f"the gradient of {', '.join(bad)} was non-finite" if bad else "the gradient was non-finite"
+
+
+def _diverged_message(cfg, out, end, streak, ran, cause, rate):
+    """The message of :class:`TrainingDiverged` for a run whose last ``streak`` of its ``ran`` steps (ending
+    before step ``end``) were skipped, the latest for ``cause``; ``rate``: the latest spike rate measured."""
+    rule = (f"`max_skipped`={cfg.max_skipped} in a row" if streak >= cfg.max_skipped else
+            f"the run ended with {streak} of its {ran} steps skipped in a row (at least half)")
+    rate_txt = ("no spike rate was measured" if rate is None else
+                f"the last spike rate measured was {rate:.0f} spikes/neuron/s")
+    return (f"{streak} consecutive batches skipped (steps {end - streak}..{end - 1}): {rule}. The last cause: "
+            f"{cause}; {rate_txt}. The parameters of the last good update are in {checkpoint_path(out)}; lower "
+            f"`lr` or change `init` (or the cap the cause names) and train again.")
 
 
 def _show(bar, loss, rate, scores):
@@ -178,6 +211,8 @@ def train(cfg: TrainConfig, out, resume=False, loss_and_grad=None, progress=True
     bar = training_bar(cfg.steps, start, enabled=progress)
     rate = None
     skipped_in_a_row = 0
+    ran = 0  # steps this call has taken (a resumed run counts from where it resumed)
+    cause = None  # why the latest batch was skipped
     for step in range(start, cfg.steps):
         if cfg.patience is not None and best.validations_since(step, cfg.validate_every) >= cfg.patience:
             write_checkpoint(out, step, params, opt_state, readout)  # a resumed run stops here again
@@ -189,12 +224,15 @@ def train(cfg: TrainConfig, out, resume=False, loss_and_grad=None, progress=True
         count = step % cfg.log_every == 0
         t_step = time.perf_counter()
         params = read_out(params, readout)
+        failure = None
         try:
             loss, grads, spikes, *states = fn(params, batch, v0, count)
         except (SimulationError, FloatingPointError) as exc:  # a failed simulation (runaway) skips the batch
             loss, grads, spikes, states = float("nan"), None, None, []
+            failure = f"{type(exc).__name__}: {exc}"
             warnings.warn(f"step {step}: batch skipped: {exc}", stacklevel=2)
         finite = grads is not None and np.isfinite(loss) and all(np.all(np.isfinite(g)) for g in grads)
+        ran += 1
         record = {"step": step, "loss": loss if np.isfinite(loss) else None, "skipped": not finite,
                   "step_s": time.perf_counter() - t_step}
         if finite:
@@ -208,10 +246,11 @@ def train(cfg: TrainConfig, out, resume=False, loss_and_grad=None, progress=True
             params = Params(*(np.asarray(p, dtype=float) for p in optax.apply_updates(params, updates)))
             record["grad_norm"] = float(np.sqrt(sum(n**2 for n in record["grad_norms"].values())))
         else:
-            warnings.warn(f"step {step}: non-finite loss or gradient; batch skipped, parameters unchanged",
-                          stacklevel=2)
+            cause = failure or _skip_cause(loss, grads)
+            if failure is None:
+                warnings.warn(f"step {step}: {cause}; batch skipped, parameters unchanged", stacklevel=2)
         if spikes is not None:
-            rate = float(np.mean(spikes) / cfg.n_neurons / (cfg.duration / 1000.0))
+            rate = float(np.mean(spikes) / cfg.n_neurons / (trial_duration(cfg) / 1000.0))
             record["spikes_per_neuron_per_s"] = rate
         scores = None
         if best is not None and (step + 1) % cfg.validate_every == 0:
@@ -228,17 +267,15 @@ def train(cfg: TrainConfig, out, resume=False, loss_and_grad=None, progress=True
         if skipped_in_a_row >= cfg.max_skipped:
             write_checkpoint(out, step + 1, params, opt_state, readout)
             bar.close()
-            rate_txt = "" if rate is None else f"; last rate {rate:.0f} spikes/neuron/s"
-            raise TrainingDiverged(
-                f"{skipped_in_a_row} consecutive batches skipped (steps {step + 1 - skipped_in_a_row}..{step}): "
-                f"every simulation failed or gave a non-finite loss{rate_txt} (`max_skipped`={cfg.max_skipped}). "
-                f"The parameters of the last good update are in {checkpoint_path(out)}; lower `lr` or change "
-                f"`init` and train again.")
+            raise TrainingDiverged(_diverged_message(cfg, out, step + 1, skipped_in_a_row, ran, cause, rate))
         if cfg.snapshot_every is not None and (step + 1) % cfg.snapshot_every == 0:
             write_run(snapshot_path(out, step + 1), cfg, net, params, readout)
         if (step + 1) % cfg.checkpoint_every == 0 or step + 1 == cfg.steps:
             write_checkpoint(out, step + 1, params, opt_state, readout)
     bar.close()
+    if diverged(skipped_in_a_row, ran, cfg.max_skipped):  # a run that ended on skipped batches has not trained:
+        # no network is saved; the checkpoint of its last step (or of the patience stop) holds the last good update
+        raise TrainingDiverged(_diverged_message(cfg, out, start + ran, skipped_in_a_row, ran, cause, rate))
     if best is not None and best.scores is not None:
         log(f"best validation: after step {best.steps}, " + ", ".join(f"{k} {v:.4g}" for k, v in
                                                                        best.scores.items()) + f" ({best.directory})")

@@ -7,8 +7,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._solution import SimulationError
 from ..models import Network, Params
-from .config import TrainConfig, stepped_groups
+from .config import (
+    BUFFER_RATE_HZ,
+    TrainConfig,
+    spike_buffer,
+    step_budget,
+    stepped_groups,
+    trial_duration,
+)
 from .readout import LstsqReadout
 
 
@@ -18,11 +26,44 @@ def task_span(batch) -> tuple:
 
 
 def jax_options(cfg: TrainConfig):
-    """The JAX backend :class:`~odesnn.jax.Options` of a run (solver, tolerances, dtype, caps)."""
+    """The JAX backend :class:`~odesnn.jax.Options` of a run (solver, tolerances, dtype, caps: ``max_steps`` and
+    ``max_spikes``, or, where they are None, :func:`~.config.step_budget` and :func:`~.config.spike_buffer`)."""
     from ..jax import Options
 
-    return Options(solver=cfg.solver, rtol=cfg.rtol, atol=cfg.atol, dtype=cfg.dtype, max_steps=cfg.max_steps,
-                   max_spikes=cfg.max_spikes, adjoint_horizon=cfg.adjoint_horizon)
+    return Options(solver=cfg.solver, rtol=cfg.rtol, atol=cfg.atol, dtype=cfg.dtype, max_steps=step_budget(cfg),
+                   max_spikes=spike_buffer(cfg), adjoint_horizon=cfg.adjoint_horizon)
+
+
+def name_failed_trials(cfg: TrainConfig, model, opts, params, b):
+    """Raise :class:`~odesnn.SimulationError` naming why trials of the JAX batch ``b`` failed, if any did.
+
+    The gradient's forward pass gives a failed trial a NaN cost and says no more, so a batch whose loss is
+    non-finite is simulated again (forward only) to read each trial's status: the message names how many
+    trials failed, the first one's cause as :func:`odesnn.jax.simulate` words it (``spike buffer
+    max_spikes=16384 exceeded at t=... ms (neuron 3 had ...)``, ``max_steps=... reached``, a rate above
+    ``max_rate``), the config fields to change, and the batch's spike rate up to the stops. Returns
+    normally when every trial reaches the end (the NaN came from elsewhere).
+    """
+    from ..jax import simulate
+
+    sol = simulate(b, params=params, model=model, t_eval=np.asarray(b.t_span[:1], dtype=float), options=opts,
+                   throw=False)
+    status = np.asarray(sol.extra["status"])
+    failed = np.flatnonzero(status != 0)
+    if not failed.size:
+        return
+    counts = np.asarray(sol.stats["n_events"], dtype=float)
+    span = np.asarray(sol.extra["t_final"], dtype=float) - float(b.t_span[0])
+    rate = 1000.0 * counts.sum() / (cfg.n_neurons * max(span.sum(), 1e-300))
+    hint = {1: f"the run's `max_spikes` is {opts.max_spikes}" + ("" if cfg.max_spikes is not None else
+                f" (None: sized for {cfg.n_neurons} neurons firing at {BUFFER_RATE_HZ:g} Hz over "
+                f"{trial_duration(cfg):g} ms)"),
+            2: f"the run's `max_steps` is {opts.max_steps}"}
+    causes = "; ".join(hint[k] for k in sorted(set(status[failed].tolist()) & set(hint)))
+    first = sol.message.split("; the outputs end at")[0]  # where simulate's outputs end says nothing here
+    raise SimulationError(f"{failed.size} of {status.size} trials failed to simulate, so the loss is NaN; "
+                          f"{first}" + (f"; {causes}" if causes else "") +
+                          f"; the batch fired {rate:.0f} spikes per neuron per second up to the stops")
 
 
 @dataclass(frozen=True)
@@ -68,9 +109,14 @@ def jax_loss_and_grad(cfg: TrainConfig, net: Network):
         if cfg.trial_clip is None and not lstsq:
             b = make_batch(net, batch.t, batch.inputs, batch.targets, task_span(batch), v0=v0)
             value, grads, counts = value_grad_and_spike_counts(params, b, model=model, loss=loss, options=opts)
+            if not np.isfinite(float(value)):  # a failed trial (a full spike buffer, say): name it, not a NaN
+                name_failed_trials(cfg, model, opts, params, b)
             grads = Params(*(np.asarray(g, dtype=float) for g in jax.tree.leaves(grads)))
             return float(value), grads, np.asarray(counts)
         costs, per_trial, counts, *states = per_trial_fn(params, batch, v0, t_eval=batch.t if lstsq else None)
+        if not np.all(np.isfinite(costs)):
+            name_failed_trials(cfg, model, opts, params,
+                               make_batch(net, batch.t, batch.inputs, batch.targets, task_span(batch), v0=v0))
         grads = Params(*(np.mean(g, axis=0) for g in per_trial))
         return (float(np.mean(costs) * scale), grads, counts) + tuple(states)
 
