@@ -12,14 +12,8 @@ import pytest
 
 from odesnn import SimulationError
 from odesnn.training import TrainingDiverged, build_network, default_config, train
-from odesnn.training.config import (
-    BUFFER_RATE_HZ,
-    batch_for_step,
-    initial_voltages,
-    make_task,
-    spike_buffer,
-    step_budget,
-)
+from odesnn.training.buffers import BUFFER_RATE_HZ, spike_buffer, step_budget
+from odesnn.training.config import batch_for_step, initial_voltages, make_task
 from odesnn.training.loop import diverged
 from odesnn.training.objective import jax_loss_and_grad
 from odesnn.training.runs import initial_params

@@ -144,12 +144,12 @@ class TrainConfig:
     max_steps : int or None
         Cap on the solver's accepted steps per trial (JAX); a trial that reaches it fails, and a training batch
         with such a trial is skipped with a message naming ``max_steps``. ``None`` (default; ``"xor"``: 65536):
-        :func:`step_budget`, ``max(65536, 2 * max_spikes)`` (the auto-encoder takes 1.6-2.4 steps per spike).
+        :func:`~.buffers.step_budget`, ``max(65536, 2 * max_spikes)`` (the auto-encoder takes 1.6-2.4 steps per spike).
         Refused here unless ``None`` or a positive integer.
     max_spikes : int or None
         Size of the spike buffer per trial (JAX); a trial that exceeds it fails, and a training batch with such
         a trial is skipped with a message naming ``max_spikes``. ``None`` (default; ``"xor"``: 16384):
-        :func:`spike_buffer`, room for every neuron firing at :data:`BUFFER_RATE_HZ` (3000 Hz) over the whole
+        :func:`~.buffers.spike_buffer`, room for every neuron firing at :data:`~.buffers.BUFFER_RATE_HZ` (3000 Hz) over the whole
         trial. Refused here unless ``None`` or a positive integer.
     eval_trials : int
         Number of test trials :func:`odesnn.tasks.evaluate` draws when ``n_trials`` (``--trials``) is not
@@ -410,35 +410,9 @@ def default_config(task, quick=False, **overrides) -> TrainConfig:
     return TrainConfig(**cfg)
 
 
-#: Mean rate per neuron (Hz) over a whole trial that the default spike buffer holds (:func:`spike_buffer`). The
-#: auto-encoder's default network fires at up to 2433 Hz at the start (its input-only rate, see
-#: :func:`default_config`); a trial beyond this is a runaway, which stops with a message naming ``max_spikes``.
-BUFFER_RATE_HZ = 3000.0
-
-
 def trial_duration(cfg: TrainConfig) -> float:
     """The length of a trial in ms: the task's ``duration`` (``task_kwargs``), else ``cfg.duration``."""
     return float(cfg.task_kwargs.get("duration", cfg.duration))
-
-
-def spike_buffer(cfg: TrainConfig) -> int:
-    """The JAX spike buffer per trial: ``cfg.max_spikes``, or (``None``) room for every neuron firing at
-    :data:`BUFFER_RATE_HZ` over the whole trial, ``ceil(3000 Hz * n_neurons * duration)``."""
-    if cfg.max_spikes is not None:
-        return cfg.max_spikes
-    return max(1, int(np.ceil(BUFFER_RATE_HZ * cfg.n_neurons * trial_duration(cfg) / 1000.0)))
-
-
-def step_budget(cfg: TrainConfig) -> int:
-    """The JAX cap on accepted steps per trial: ``cfg.max_steps``, or (``None``) ``max(65536, 2 * spike_buffer)``.
-
-    A step of the JAX driver holds at most one spike per neuron and must resolve each spike's gate pulse: the
-    default auto-encoder took 1.6 steps per spike in its busiest trials at the start (105545 steps for 65153
-    spikes) and 2.4 in its quietest (34751 for 14450).
-    """
-    if cfg.max_steps is not None:
-        return cfg.max_steps
-    return max(65536, 2 * spike_buffer(cfg))
 
 
 def check_window_weight(name, value, task_name):

@@ -9,14 +9,8 @@ import numpy as np
 
 from .._solution import SimulationError
 from ..models import Network, Params
-from .config import (
-    BUFFER_RATE_HZ,
-    TrainConfig,
-    spike_buffer,
-    step_budget,
-    stepped_groups,
-    trial_duration,
-)
+from .buffers import BUFFER_RATE_HZ, spike_buffer, step_budget
+from .config import TrainConfig, stepped_groups, trial_duration
 from .readout import LstsqReadout
 
 
@@ -27,7 +21,7 @@ def task_span(batch) -> tuple:
 
 def jax_options(cfg: TrainConfig):
     """The JAX backend :class:`~odesnn.jax.Options` of a run (solver, tolerances, dtype, caps: ``max_steps`` and
-    ``max_spikes``, or, where they are None, :func:`~.config.step_budget` and :func:`~.config.spike_buffer`)."""
+    ``max_spikes``, or, where they are None, :func:`~.buffers.step_budget` and :func:`~.buffers.spike_buffer`)."""
     from ..jax import Options
 
     return Options(solver=cfg.solver, rtol=cfg.rtol, atol=cfg.atol, dtype=cfg.dtype, max_steps=step_budget(cfg),
