@@ -258,3 +258,35 @@ def test_jax_rate_guard_stops_a_zeno_neuron_at_the_defaults():
     _check_rate_stop(sol, sol.message)
     with pytest.raises(odesnn.SimulationError, match=RATE_MESSAGE):
         jax_simulate(make_problem(net, params, None, None, (0.0, 1000.0)))
+
+
+def test_jax_gradient_of_a_loss_on_a_failed_trial_is_nan_not_the_simulated_parts():
+    """A trial that fails (here its spike buffer fills) has cost NaN; a loss that depends on it gets a NaN
+    gradient, while a loss on the other trials keeps their exact gradient (the SciPy adjoint of the good trial alone)."""
+    import jax
+    import jax.numpy as jnp
+
+    from odesnn.jax import Model, cast, make_batch
+    from odesnn.jax import cost as jax_cost
+
+    net = odesnn.Network(2, 1, 1, neuron=odesnn.NIF(), gate=odesnn.Gate("smooth", 0.1), tau=5.0, tau_f=None)
+    params = net.init_params(0)
+    t = np.linspace(0.0, 50.0, 3)
+    inputs = np.stack([np.full((3, 1), 0.1), np.full((3, 1), 4.0)])  # about 5 and 200 spikes per neuron
+    targets = np.zeros((2, 3, 1))
+    model = Model(net)
+    opts = dict(rtol=1e-8, atol=1e-10, max_spikes=40)
+
+    p, b = cast(params, make_batch(net, t, inputs, targets, (0.0, 50.0)), np.float64)
+
+    @jax.jit
+    def costs_and_grad(w):  # the gradient of the weighted sum of the trials' costs
+        return jax_cost(p, b, model, **opts), jax.grad(lambda q: jnp.sum(w * jax_cost(q, b, model, **opts)))(p)
+
+    costs, g_mean = costs_and_grad(jnp.array([0.5, 0.5]))
+    assert np.isfinite(costs[0]) and np.isnan(costs[1])
+    assert all(np.all(np.isnan(np.asarray(g))) for g in g_mean)
+    _, g_first = costs_and_grad(jnp.array([1.0, 0.0]))
+    ref = odesnn.gradient(net, params, (t, inputs[0]), (t, targets[0]), t_span=(0.0, 50.0))
+    for a, r in zip(g_first, ref.grads):
+        np.testing.assert_allclose(np.asarray(a), r, rtol=1e-6, atol=1e-9 * np.max(np.abs(r), initial=0.0))

@@ -64,7 +64,11 @@ def _per_trial_backward(model, opts, params, batch, out, ct):
 def _bwd(model, opts, res, cts):
     params, batch, out = res
     g, gx0 = _per_trial_backward(model, opts, params, batch, out, cts[0])
-    g = jax.tree.map(lambda a: jnp.sum(a, axis=0), g)
+    # a failed trial's cost is NaN, so a loss that depends on it has no gradient: NaN, not the adjoint of the
+    # part of the trial that was simulated (JAX's cotangent of a mean is 1/B whatever the values)
+    poison = jnp.where((out.status != 0) & (cts[0] != 0), jnp.nan, 0.0).astype(out.y[1].dtype)
+    gx0 = jax.tree.map(lambda a: a + poison.reshape((-1,) + (1,) * (a.ndim - 1)), gx0)
+    g = jax.tree.map(lambda a: jnp.sum(a, axis=0) + jnp.sum(poison), g)
     zero = jax.tree.map(jnp.zeros_like, batch)
     return g, zero._replace(x0=State(*gx0))
 
