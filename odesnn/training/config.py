@@ -144,13 +144,13 @@ class TrainConfig:
     max_steps : int or None
         Cap on the solver's accepted steps per trial (JAX); a trial that reaches it fails, and a training batch
         with such a trial is skipped with a message naming ``max_steps``. ``None`` (default; ``"xor"``: 65536):
-        :func:`~.buffers.step_budget`, ``max(65536, 2 * max_spikes)`` (the auto-encoder takes 1.6-2.4 steps per spike).
-        Refused here unless ``None`` or a positive integer.
+        :func:`~.buffers.step_budget`, ``max(65536, 2 * max_spikes)`` (the auto-encoder takes 1.6-2.4 steps per
+        spike). Refused here unless ``None`` or a positive integer.
     max_spikes : int or None
         Size of the spike buffer per trial (JAX); a trial that exceeds it fails, and a training batch with such
         a trial is skipped with a message naming ``max_spikes``. ``None`` (default; ``"xor"``: 16384):
-        :func:`~.buffers.spike_buffer`, room for every neuron firing at :data:`~.buffers.BUFFER_RATE_HZ` (3000 Hz) over the whole
-        trial. Refused here unless ``None`` or a positive integer.
+        :func:`~.buffers.spike_buffer`, room for every neuron firing at :data:`~.buffers.BUFFER_RATE_HZ`
+        (3000 Hz) over the whole trial. Refused here unless ``None`` or a positive integer.
     eval_trials : int
         Number of test trials :func:`odesnn.tasks.evaluate` draws when ``n_trials`` (``--trials``) is not
         given. Default 8. Refused here unless a positive integer.
