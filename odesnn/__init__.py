@@ -20,7 +20,10 @@ from ._spike_times import SpikeTimeGradients as SpikeTimeGradients
 from ._spike_times import spike_time_gradients as spike_time_gradients
 from ._width_sweep import width_sweep as width_sweep
 from ._width_sweep import write_width_sweep as write_width_sweep
+from .models import ALIF as ALIF
 from .models import LIF as LIF
+from .models import AdEx as AdEx
+from .models import Izhikevich as Izhikevich
 from .models import NIF as NIF
 from .models import QIF as QIF
 from .models import Cost as Cost

@@ -6,7 +6,7 @@ which vmaps over trials). The backends are thin adapters around these.
 
 Notation (Huh & Sejnowski 2018, eqs. 2-7)::
 
-    dv/dt   = f(v, I)
+    dv/dt   = f(v, I, w),  dw/dt = g(v, I, w)     (w: the neuron model's auxiliary variables, if any)
     τ ds/dt = -s + G(v) dv/dt            G = sum of the gates of synaptic thresholds
     τ_f dsf/dt = -sf + G(v) dv/dt
     I = W s + W_f sf + U i(t) + I_o,     o = O s,    C = ∫ l(s, o, o_d) dt
@@ -14,11 +14,12 @@ Notation (Huh & Sejnowski 2018, eqs. 2-7)::
 Adjoint in the paper's variables ``p_v = λ_v + G (p_s + p_f)``,
 ``p_s = λ_s/τ``, ``p_f = λ_f/τ_f`` (λ: costate of ``(v, s, sf)``)::
 
-    -dp_v/dt   = f_v p_v - G (dp_s/dt + dp_f/dt)
-    -τ dp_s/dt = -p_s + Wᵀ(f_I p_v) + ∂l/∂s + Oᵀ ∂l/∂o
-    -τ_f dp_f/dt = -p_f + W_fᵀ(f_I p_v)
+    -dp_v/dt   = f_v p_v + g_v·p_w - G (dp_s/dt + dp_f/dt)
+    -dp_w/dt   = f_w p_v + g_wᵀ p_w
+    -τ dp_s/dt = -p_s + Wᵀa + ∂l/∂s + Oᵀ ∂l/∂o,     a = f_I p_v + g_I·p_w
+    -τ_f dp_f/dt = -p_f + W_fᵀa
 
-and ``dC/dW = ∫ (f_I p_v) sᵀ dt`` etc. At a reset of neuron k from θ to
+and ``dC/dW = ∫ a sᵀ dt`` etc. (the ``w`` terms vanish for one-variable models). At a reset of neuron k from θ to
 ``v_r`` the adjoint jumps as ``p_v,k(t⁻) = p_v,k(t⁺) f(v_r, I_k)/f(θ, I_k)``;
 ``p_v`` is continuous where a box gate switches on or off (docs/math.md).
 Both are cases of :func:`event_adjoint_jump`, the jump at any event, which the
@@ -31,6 +32,17 @@ from __future__ import annotations
 
 from ._xp import namespace
 from .models.network import Network, Params, State
+
+
+def state_map(fn, *states) -> State:
+    """``State(fn(a, b, ...) per field)``, with an absent field (``w`` of a one-variable model) kept as None."""
+    return State(*(None if parts[0] is None else fn(*parts) for parts in zip(*states)))
+
+
+def state_dot(a: State, b: State):
+    """``Σ a·b`` over every present field."""
+    xp = namespace(a.v, b.v)
+    return sum(xp.sum(x * y) for x, y in zip(a, b) if x is not None)
 
 
 def _masked(net: Network, W, which):
@@ -110,14 +122,14 @@ def vector_field(net: Network, params: Params, x: State, i_t, zone=None) -> Stat
     between spikes; the backends add ``±1/τ`` at each spike.
     """
     I = current(net, params, x.s, x.sf, i_t)
-    dv = net.neuron.f(x.v, I)
+    dv, dw = net.neuron.rhs(x.v, I, x.w)
     if net.gate is None:
         drive = 0.0 * dv
     else:
         drive = synaptic_gate(net, x.v, zone) * dv
     ds = (drive - x.s) / net.tau
     dsf = x.sf * 0.0 if net.tau_f is None else (drive - x.sf) / net.tau_f
-    return State(dv, ds, dsf)
+    return State(dv, ds, dsf, dw)
 
 
 def running_cost(net: Network, params: Params, x: State, o_d):
@@ -145,7 +157,7 @@ def discounted(field: State, tangent: State, horizon, sign) -> State:
     """
     if horizon is None:
         return field
-    return State(*(a + sign * b / horizon for a, b in zip(field, tangent)))
+    return state_map(lambda a, b: a + sign * b / horizon, field, tangent)
 
 
 def adjoint_field(net: Network, params: Params, x: State, i_t, o_d, p: State, zone=None, horizon=None) -> State:
@@ -154,7 +166,7 @@ def adjoint_field(net: Network, params: Params, x: State, i_t, o_d, p: State, zo
     With a ``horizon`` (ms) the adjoint is discounted (:func:`discounted`, sign +1).
     """
     I = current(net, params, x.s, x.sf, i_t)
-    a = net.neuron.f_I(x.v, I) * p.v
+    cv, a, cw = net.neuron.vjp(x.v, I, x.w, p.v, p.w)
     dps = (p.s - _masked(net, params.W, "W").T @ a - cost_grad_s(net, params, x, o_d)) / net.tau
     if net.tau_f is None:
         dpf = p.sf * 0.0
@@ -162,15 +174,22 @@ def adjoint_field(net: Network, params: Params, x: State, i_t, o_d, p: State, zo
     else:
         dpf = (p.sf - _masked(net, params.Wf, "Wf").T @ a) / net.tau_f
         dp_syn = dps + dpf
-    dpv = -net.neuron.f_v(x.v, I) * p.v + synaptic_gate(net, x.v, zone) * dp_syn
-    return discounted(State(dpv, dps, dpf), p, horizon, +1)
+    dpv = -cv + synaptic_gate(net, x.v, zone) * dp_syn
+    return discounted(State(dpv, dps, dpf, None if cw is None else -cw), p, horizon, +1)
+
+
+def current_sensitivity(net: Network, x: State, I, p: State):
+    """``a = ∂H/∂I = f_I p_v + g_I·p_w`` per neuron: how the cost's Hamiltonian moves with each current."""
+    if net.neuron.n_aux == 0:
+        return net.neuron.f_I(x.v, I) * p.v
+    return net.neuron.vjp(x.v, I, x.w, p.v, p.w)[1]
 
 
 def gradient_density(net: Network, params: Params, x: State, i_t, o_d, p: State) -> Params:
     """Integrand of ``dC/dθ = ∫ ∂H/∂θ dt`` for each parameter group."""
     xp = namespace(x.v, p.v, i_t)
     I = current(net, params, x.s, x.sf, i_t)
-    a = net.neuron.f_I(x.v, I) * p.v
+    a = current_sensitivity(net, x, I, p)
     o = output(params, x.s)
     dW = xp.outer(a, x.s)
     if net.W_mask != "full":
@@ -202,12 +221,52 @@ def reset_factor(net: Network, params: Params, x_minus: State, i_t, k, threshold
     return net.neuron.f(threshold.reset, I) / net.neuron.f(threshold.value, I)
 
 
+def apply_reset(net: Network, x: State, j, k) -> State:
+    """The state just after neuron ``k`` crosses threshold ``j`` (indices, traced under JAX): the model's reset
+    map on ``(v_k, w_k)`` and, with the zero-width threshold synapse, the ``±1/τ`` kicks of
+    :func:`spike_jump`."""
+    xp = namespace(x.v)
+    ths = net.neuron.thresholds
+    onehot = xp.arange(net.n_neurons) == k
+    v_k = x.v[k]
+    w_k = None if x.w is None else x.w[:, k]
+    outs = [net.neuron.reset(v_k, w_k, th) for th in ths]
+    kicks = [spike_jump(net, th) for th in ths]
+    v_new, w_new, kick = outs[0][0], outs[0][1], kicks[0]
+    for i in range(1, len(ths)):
+        pick = j == i
+        v_new = xp.where(pick, outs[i][0], v_new)
+        w_new = None if w_k is None else xp.where(pick, outs[i][1], w_new)
+        kick = State(*(xp.where(pick, b, a) for a, b in zip(kick[:3], kicks[i][:3])))
+    v = xp.where(onehot, v_new, x.v)
+    w = None if x.w is None else xp.where(onehot[None, :], w_new[:, None], x.w)
+    s = x.s + xp.where(onehot, kick.s, 0.0) if net.gate is None else x.s
+    sf = x.sf + xp.where(onehot, kick.sf, 0.0) if (net.gate is None and net.tau_f is not None) else x.sf
+    return State(v, s, sf, w)
+
+
+def _reset_block(net: Network, x: State, k, threshold, vec: State, transpose: bool) -> State:
+    """``J vec`` (or ``Jᵀ vec``) for the Jacobian ``J`` of the reset of neuron ``k`` by ``threshold``: the identity
+    but on ``(v_k, w_k)``. A translation reset (every built-in model) returns ``vec``."""
+    if net.neuron.translation or threshold is None:
+        return vec
+    xp = namespace(x.v, vec.v)
+    onehot = xp.arange(net.n_neurons) == k
+    apply = net.neuron.reset_vjp if transpose else net.neuron.reset_jvp
+    w_k = None if x.w is None else x.w[:, k]
+    dv, dw = apply(x.v[k], w_k, threshold, vec.v[k], None if vec.w is None else vec.w[:, k])
+    tail = (1,) * (vec.v.ndim - 1)  # a trailing axis of directions (forward sensitivity), if any
+    v = xp.where(onehot.reshape(onehot.shape + tail), dv, vec.v)
+    w = None if vec.w is None else xp.where(onehot.reshape((1,) + onehot.shape + tail), dw[:, None], vec.w)
+    return State(v, vec.s, vec.sf, w)
+
+
 def costate(net: Network, x: State, p: State, zone=None) -> State:
     """The costate ``λ = ∂C/∂x`` from the paper's variables: ``λ_v = p_v - G (p_s + p_f)``, ``λ_s = τ p_s``,
     ``λ_f = τ_f p_f`` (``G = 0`` without a gate)."""
     q = p.s + p.sf if net.tau_f is not None else p.s
     lam_f = net.tau_f * p.sf if net.tau_f is not None else p.sf
-    return State(p.v - synaptic_gate(net, x.v, zone) * q, net.tau * p.s, lam_f)
+    return State(p.v - synaptic_gate(net, x.v, zone) * q, net.tau * p.s, lam_f, p.w)
 
 
 def from_costate(net: Network, x: State, lam: State, zone=None) -> State:
@@ -215,20 +274,22 @@ def from_costate(net: Network, x: State, lam: State, zone=None) -> State:
     p_s = lam.s / net.tau
     p_f = lam.sf / net.tau_f if net.tau_f is not None else lam.sf
     q = p_s + p_f if net.tau_f is not None else p_s
-    return State(lam.v + synaptic_gate(net, x.v, zone) * q, p_s, p_f)
+    return State(lam.v + synaptic_gate(net, x.v, zone) * q, p_s, p_f, lam.w)
 
 
 def event_adjoint_jump(net: Network, params: Params, x_minus: State, x_plus: State, i_t, o_d, p_plus: State, k,
-                       zone_minus=None, zone_plus=None, dphi_dt=0.0) -> State:
+                       zone_minus=None, zone_plus=None, dphi_dt=0.0, threshold=None) -> State:
     """The adjoint just before an event of neuron ``k``, from the adjoint just after it (docs/zero-width.md).
 
     The event is a crossing of ``h(x) = v_k - level`` at which the state jumps
-    by a translation ``x⁺ = x⁻ + J`` (a reset with its :func:`spike_jump`, or
-    nothing at a gate edge). With ``F^∓`` the :func:`vector_field` and
-    ``l^∓`` the :func:`running_cost` on either side, the costate jumps only in
-    ``λ_v,k``::
+    by a map ``x⁺ = R(x⁻)`` with Jacobian ``J`` (the reset of ``threshold``
+    with the kicks of :func:`spike_jump`; the identity at a gate edge, where
+    ``threshold`` is None, and for every translation reset). With ``F^∓`` the
+    :func:`vector_field` and ``l^∓`` the :func:`running_cost` on either side::
 
-        λ⁻ = λ⁺ + e_k (λ⁺·(F⁺ - F⁻) + l⁺ - l⁻ - ∂Φ/∂t_e) / F⁻_v,k
+        λ⁻ = Jᵀλ⁺ + e_k (λ⁺·(F⁺ - J F⁻) + l⁺ - l⁻ - ∂Φ/∂t_e) / F⁻_v,k
+
+    For a translation (``J = I``) only ``λ_v,k`` jumps.
 
     where ``∂Φ/∂t_e`` (``dphi_dt``) is the derivative of a spike-time cost
     term with respect to this event's time. With a gate of positive width
@@ -242,10 +303,31 @@ def event_adjoint_jump(net: Network, params: Params, x_minus: State, x_plus: Sta
     F_plus = vector_field(net, params, x_plus, i_t, zone_plus)
     lam = costate(net, x_plus, p_plus, zone_plus)
     dl = running_cost(net, params, x_plus, o_d) - running_cost(net, params, x_minus, o_d)
-    work = sum(xp.sum(a * (b - c)) for a, b, c in zip(lam, F_plus, F_minus))
+    if net.neuron.translation or threshold is None:
+        work = sum(xp.sum(a * (b - c)) for a, b, c in zip(lam, F_plus, F_minus) if a is not None)
+        lam_t = lam
+    else:
+        work = state_dot(lam, F_plus) - state_dot(lam, _reset_block(net, x_minus, k, threshold, F_minus, False))
+        lam_t = _reset_block(net, x_minus, k, threshold, lam, True)
     onehot = xp.where(xp.arange(net.n_neurons) == k, 1.0, 0.0)
-    lam_minus = State(lam.v + onehot * (work + dl - dphi_dt) / F_minus.v[k], lam.s, lam.sf)
+    lam_minus = State(lam_t.v + onehot * (work + dl - dphi_dt) / F_minus.v[k], lam_t.s, lam_t.sf, lam_t.w)
     return from_costate(net, x_minus, lam_minus, zone_minus)
+
+
+def event_tangent_jump(net: Network, x_minus: State, F_minus: State, F_plus: State, S: State, k,
+                       threshold=None) -> State:
+    """Tangents just after an event of neuron ``k`` from those just before (forward sensitivity)::
+
+        S⁺ = J S⁻ + (F⁺ - J F⁻) S⁻_v,k / F⁻_v,k
+
+    ``S`` fields carry a trailing axis of directions; ``J`` is the reset's
+    Jacobian as in :func:`event_adjoint_jump` (the identity for a translation
+    or a gate edge, ``threshold=None``).
+    """
+    rate = F_minus.v[k]
+    JS = _reset_block(net, x_minus, k, threshold, S, False)
+    JF = _reset_block(net, x_minus, k, threshold, F_minus, False)
+    return state_map(lambda js, fp, jf: js + (fp - jf)[..., None] * S.v[k] / rate, JS, F_plus, JF)
 
 
 def event_time_tangent(net: Network, params: Params, x_minus: State, i_t, k, dv_minus, zone=None):
@@ -268,10 +350,10 @@ def tangent_field(net: Network, params: Params, x: State, i_t, dx: State, dI_dir
     dI = _masked(net, params.W, "W") @ dx.s + dI_direct
     if net.tau_f is not None:
         dI = dI + _masked(net, params.Wf, "Wf") @ dx.sf
-    f = net.neuron.f(x.v, I)
-    ddv = net.neuron.f_v(x.v, I)[:, None] * dx.v + net.neuron.f_I(x.v, I)[:, None] * dI
+    f = net.neuron.rhs(x.v, I, x.w)[0]
+    ddv, ddw = net.neuron.jvp(x.v, I, x.w, dx.v, dI, dx.w)
     G = synaptic_gate(net, x.v, zone)[:, None]
     ddrive = synaptic_gate_derivative(net, x.v, zone)[:, None] * f[:, None] * dx.v + G * ddv
     dds = (ddrive - dx.s) / net.tau
     ddsf = dx.sf * 0.0 if net.tau_f is None else (ddrive - dx.sf) / net.tau_f
-    return discounted(State(ddv, dds, ddsf), dx, horizon, -1)
+    return discounted(State(ddv, dds, ddsf, ddw), dx, horizon, -1)

@@ -19,38 +19,59 @@ from ._io import save, save_npz
 from ._problem import make_problem
 from .models.gates import Gate
 from .models.network import Network, Params
+from .models.adaptive import ALIF, AdEx, Izhikevich
 from .models.neurons import LIF, NIF, QIF
 from .models.signals import Signal
 
-MODELS = {"nif": NIF, "qif": QIF, "lif": LIF}
-# tonic drive that makes each model fire every ~10-25 ms
-_DRIVE = {"nif": (0.05, 0.03), "qif": (0.02, 0.01), "lif": (1.3, 0.2)}
+MODELS = {"nif": NIF, "qif": QIF, "lif": LIF, "alif": ALIF, "izhikevich": Izhikevich, "adex": AdEx}
+# per model: tonic drive (base, spread of the input weights) that makes it fire every ~10-25 ms, the unit of its
+# current (recurrent weights scale with it), the range of initial voltages and the gate width (voltage units)
+_DRIVE = {"nif": (0.05, 0.03), "qif": (0.02, 0.01), "lif": (1.3, 0.2), "alif": (1.6, 0.2),
+          "izhikevich": (10.0, 2.0), "adex": (800.0, 100.0)}
+_UNIT = {"izhikevich": 10.0, "adex": 300.0}
+_V0 = {"izhikevich": (-70.0, -60.0), "adex": (-70.6, -60.0)}
+_WIDTH = {"izhikevich": 5.0, "adex": 2.0}
 
 
-def random_problem(model="nif", gate="smooth", neurons=8, duration=100.0, seed=0, width=0.1, min_spikes=20,
+def default_width(model) -> float:
+    """The gate width :func:`random_problem` uses for ``model`` (0.1 for the dimensionless models; in mV for
+    Izhikevich and AdEx, whose spike upstroke is tens of mV)."""
+    return _WIDTH.get(model, 0.1)
+
+
+def random_problem(model="nif", gate="smooth", neurons=8, duration=100.0, seed=0, width=None, min_spikes=20,
                    dt_input=1.0):
     """A random network with fast and regular synapses, 2 inputs and 2 outputs, firing ``min_spikes``.
 
-    ``gate`` is a gate profile of width ``width``, or ``"none"`` (or None) for
-    the zero-width threshold synapse (Δ = 0; ``width`` is then unused).
+    ``gate`` is a gate profile of width ``width`` (default
+    :func:`default_width`), or ``"none"`` (or None) for the zero-width
+    threshold synapse (Δ = 0; ``width`` is then unused). ``model`` is a name
+    of :data:`MODELS` or a :class:`~odesnn.NeuronModel` instance (which takes
+    the dimensionless models' drive, scaled until it fires).
     """
-    if model not in MODELS:
-        raise ValueError(f"`model`={model!r} unknown; known: {sorted(MODELS)}")
+    if isinstance(model, str):
+        if model not in MODELS:
+            raise ValueError(f"`model`={model!r} unknown; known: {sorted(MODELS)}")
+        neuron, key = MODELS[model](), model
+    else:
+        neuron, key = model, "custom"
+    width = default_width(key) if width is None else width
     rng = np.random.default_rng(seed)
-    net = Network(neurons, 2, 2, neuron=MODELS[model](), gate=None if gate in (None, "none") else Gate(gate, width),
+    net = Network(neurons, 2, 2, neuron=neuron, gate=None if gate in (None, "none") else Gate(gate, width),
                   tau=10.0, tau_f=2.0)
-    base, spread = _DRIVE[model]
-    W = rng.standard_normal((neurons, neurons)) * 0.3 / np.sqrt(neurons) * net.W_mask_array
-    Wf = rng.standard_normal((neurons, neurons)) * 0.1 / np.sqrt(neurons) * net.Wf_mask_array
+    base, spread = _DRIVE.get(key, (1.3, 0.2))
+    unit = _UNIT.get(key, 1.0)
+    W = rng.standard_normal((neurons, neurons)) * 0.3 / np.sqrt(neurons) * net.W_mask_array * unit
+    Wf = rng.standard_normal((neurons, neurons)) * 0.1 / np.sqrt(neurons) * net.Wf_mask_array * unit
     U = rng.standard_normal((neurons, 2)) * spread
     O = rng.standard_normal((2, neurons)) / np.sqrt(neurons)
-    I0 = base * (1 + 0.5 * rng.random(neurons)) * (1.0 if model != "lif" else 1.0)
+    I0 = base * (1 + 0.5 * rng.random(neurons))
     t = np.arange(0.0, duration + dt_input / 2, dt_input)
     phases = rng.uniform(0, 2 * np.pi, (2, 3))
     periods = np.array([duration, duration / 2, duration / 3])
     i = np.stack([np.sum(np.sin(2 * np.pi * t[:, None] / periods + phases[c]), axis=1) / 3 for c in range(2)], 1)
     o_d = 0.1 * np.stack([np.cos(2 * np.pi * t / duration), np.sin(2 * np.pi * t / duration)], 1)
-    v0 = rng.uniform(0.0, 0.5, neurons)
+    v0 = rng.uniform(*_V0.get(key, (0.0, 0.5)), neurons)
     params = Params(W, Wf, U, O, I0)
     from ._scipy.forward import simulate
 
@@ -59,7 +80,7 @@ def random_problem(model="nif", gate="smooth", neurons=8, duration=100.0, seed=0
         n = simulate(problem, rtol=1e-8, atol=1e-10).n_spikes
         if n >= min_spikes:
             return problem
-        scale = 1.3 if model != "lif" else 1.08
+        scale = 1.08 if key in ("lif", "alif", "custom", "adex") else 1.3
         params = params._replace(I0=params.I0 * scale)
     raise RuntimeError(f"could not make the random {model} network fire {min_spikes} spikes (got {n})")
 
@@ -81,7 +102,7 @@ _no_progress.set_total = lambda total: None
 
 
 def gradcheck(model="nif", backend="scipy", gate="smooth", neurons=8, duration=100.0, seed=0, save_dir=None,
-              rtol=1e-12, atol=1e-12, n_directions=2, steps=(1e-3, 1e-4, 1e-5, 1e-6, 1e-7), progress=None):
+              rtol=1e-12, atol=1e-12, n_directions=2, steps=None, progress=None, width=None):
     """Compute the gradient three ways on a random network and report their agreement.
 
     ``gate`` is a gate profile (width 0.1) or ``"none"``, the zero-width
@@ -95,7 +116,11 @@ def gradcheck(model="nif", backend="scipy", gate="smooth", neurons=8, duration=1
     errors and timings; ``verdict`` holds each of those errors beside its bound
     (:data:`BOUNDS`) and whether it passed, and ``passed`` whether all did.
     ``progress(stage, units)``, if given, is called as the work proceeds (its
-    ``set_total`` first, with the number of units).
+    ``set_total`` first, with the number of units). ``steps`` are the
+    finite-difference steps swept (default 1e-3 ... 1e-7 times the model's
+    current unit: 1 for the dimensionless models, 10 for Izhikevich, 300 pA
+    for AdEx, whose parameters are that large); ``width`` the gate width
+    (default :func:`default_width`).
     """
     if backend not in ("scipy", "jax"):
         raise ValueError(f"`backend`={backend!r} unknown; known: ('scipy', 'jax')")
@@ -105,7 +130,10 @@ def gradcheck(model="nif", backend="scipy", gate="smooth", neurons=8, duration=1
     from ._spike_times import project_spike_times
 
     progress = progress or _no_progress
-    problem = random_problem(model, gate, neurons, duration, seed)
+    problem = random_problem(model, gate, neurons, duration, seed, width=width)
+    if steps is None:
+        unit = _UNIT.get(model, 1.0) if isinstance(model, str) else 1.0
+        steps = tuple(h * unit for h in (1e-3, 1e-4, 1e-5, 1e-6, 1e-7))
     dirs = fd_directions(problem.net, problem.params, n_directions, seed=seed)
     n_fd = 2 * len(steps) * sum(len(d) for d in dirs.values())
     progress.set_total(2 + n_fd + (backend == "jax"))
@@ -201,6 +229,7 @@ def write_gradcheck(directory, problem, grads, report):
     save(directory, problem.net, problem.params, extra_config=extra)
     t = problem.inputs.t
     save_npz(directory / "inputs.npz", t=t, i=problem.inputs.values, o_d=problem.target.sample(t),
-             v0=problem.x0.v, s0=problem.x0.s, sf0=problem.x0.sf, t0=problem.t0, t1=problem.t1)
+             v0=problem.x0.v, s0=problem.x0.s, sf0=problem.x0.sf, t0=problem.t0, t1=problem.t1,
+             **({} if problem.x0.w is None else {"w0": problem.x0.w}))
     save_npz(directory / "grads.npz", **grads._asdict())
     (directory / "report.json").write_text(json.dumps(report, indent=2, default=float) + "\n")

@@ -49,7 +49,7 @@ def check_t_span(t_span) -> tuple[float, float]:
     return t0, t1
 
 
-def make_problem(net, params, inputs=None, target=None, t_span=None, v0=None, s0=None, sf0=None) -> Problem:
+def make_problem(net, params, inputs=None, target=None, t_span=None, v0=None, s0=None, sf0=None, w0=None) -> Problem:
     """Check every argument and return a :class:`Problem` (eager errors name the argument)."""
     if not isinstance(net, Network):
         raise TypeError(f"`net` must be an odesnn.Network, got {type(net).__name__}")
@@ -57,18 +57,22 @@ def make_problem(net, params, inputs=None, target=None, t_span=None, v0=None, s0
     t0, t1 = check_t_span(t_span)
     inputs = as_signal(inputs, net.n_inputs, "inputs")
     target = as_signal(target, net.n_outputs, "target")
-    x0 = net.initial_state(v0, s0, sf0)
+    x0 = net.initial_state(v0, s0, sf0, w0)
     return Problem(net, params, inputs, target, x0, t0, t1)
 
 
 def pack(x: State, extra=()):
-    return np.concatenate([x.v, x.s, x.sf, np.atleast_1d(np.asarray(extra, dtype=float)).ravel()])
+    """The flat vector ``(v, s, sf, w.ravel(), extra)`` (``v`` first: the event functions read ``y[:N]``)."""
+    parts = [x.v, x.s, x.sf] + ([] if x.w is None else [np.asarray(x.w).reshape(-1)])
+    return np.concatenate(parts + [np.atleast_1d(np.asarray(extra, dtype=float)).ravel()])
 
 
 def unpack(net: Network, y) -> State:
-    N, Nf = net.n_neurons, net.n_fast
-    return State(y[:N], y[N:2 * N], y[2 * N:2 * N + Nf])
+    """The :class:`State` in the first :func:`state_size` entries of ``y`` (leading axis; trailing axes kept)."""
+    N, Nf, m = net.n_neurons, net.n_fast, net.neuron.n_aux
+    w = None if m == 0 else y[2 * N + Nf:(2 + m) * N + Nf].reshape((m, N) + y.shape[1:])
+    return State(y[:N], y[N:2 * N], y[2 * N:2 * N + Nf], w)
 
 
 def state_size(net: Network) -> int:
-    return 2 * net.n_neurons + net.n_fast
+    return (2 + net.neuron.n_aux) * net.n_neurons + net.n_fast

@@ -49,9 +49,12 @@ class Solution:
     message : str
         Human-readable cause of termination.
     sol : callable or None
-        Dense output ``sol(t) -> (v, s, sf)`` (right-continuous at resets).
+        Dense output ``sol(t) -> State(v, s, sf, w)`` (right-continuous at resets).
     backend : str
         ``"scipy"`` or ``"jax"``.
+    w : ndarray (T, m, N) or None
+        The neuron model's auxiliary variables (``NeuronModel.aux``, e.g. an
+        adaptation current); None for one-variable models.
     """
 
     t: np.ndarray
@@ -69,6 +72,7 @@ class Solution:
     sol: Callable | None = None
     backend: str = "scipy"
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
+    w: np.ndarray | None = None
 
     @property
     def success(self) -> bool:

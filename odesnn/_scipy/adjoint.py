@@ -6,15 +6,16 @@ import numpy as np
 
 from .. import _dynamics as dyn
 from .._checks import check_horizon
-from .._problem import unpack
+from .._problem import pack, unpack
 from .._solution import Gradient, Solution
 from ..models.network import Params, State
 from ._integrate import THRESHOLD, DenseSolution, integrate_breakpoints
 
 
 def _layout(net):
-    N, Nf, M, K = net.n_neurons, net.n_fast, net.n_inputs, net.n_outputs
-    sizes = [N, N, Nf, N * N, N * Nf, N * M, K * N, N]
+    """Offsets of ``z = (p_v, p_s, p_f, p_w, dC/dW, dC/dWf, dC/dU, dC/dO, dC/dI0)``; ``cut[4]`` is the state size."""
+    N, Nf, M, K, m = net.n_neurons, net.n_fast, net.n_inputs, net.n_outputs, net.neuron.n_aux
+    sizes = [N, N, Nf, m * N, N * N, N * Nf, N * M, K * N, N]
     return np.cumsum([0] + sizes)
 
 
@@ -44,7 +45,6 @@ def adjoint(fwd: Solution, *, method=None, rtol=None, atol=None, horizon=None) -
     atol = atol or opts["atol"]
     dense: DenseSolution = fwd.extra["dense"]
     records, events = fwd.extra["records"], fwd.extra["events"]
-    N, Nf = net.n_neurons, net.n_fast
     cut = _layout(net)
 
     def fun_for(lo, hi):
@@ -53,12 +53,11 @@ def adjoint(fwd: Solution, *, method=None, rtol=None, atol=None, horizon=None) -
 
         def fun(t, z):
             x = unpack(net, piece(t))
-            p = State(z[cut[0]:cut[1]], z[cut[1]:cut[2]], z[cut[2]:cut[3]])
+            p = unpack(net, z)
             i_t, o_d = problem.inputs(t), problem.target(t)
             dp = dyn.adjoint_field(net, params, x, i_t, o_d, p, zone, horizon)
             g = dyn.gradient_density(net, params, x, i_t, o_d, p)
-            return np.concatenate([dp.v, dp.s, dp.sf, -g.W.ravel(), -g.Wf.ravel(), -g.U.ravel(), -g.O.ravel(),
-                                   -g.I0])
+            return np.concatenate([pack(dp), -g.W.ravel(), -g.Wf.ravel(), -g.U.ravel(), -g.O.ravel(), -g.I0])
 
         return fun
 
@@ -78,11 +77,13 @@ def adjoint(fwd: Solution, *, method=None, rtol=None, atol=None, horizon=None) -
         th = net.neuron.thresholds[events.threshold[e]]
         k = int(events.neuron[e])
         x_minus, i_t, dphi_k = unpack(net, rec.y_pre), problem.inputs(rec.t), dphi_of[id(rec)]
-        if net.gate is None:  # s, I and l jump with the spike: the general jump
-            p_plus = State(z[cut[0]:cut[1]], z[cut[1]:cut[2]], z[cut[2]:cut[3]])
-            p_minus = dyn.event_adjoint_jump(net, params, x_minus, unpack(net, rec.y_post), i_t,
-                                             problem.target(rec.t), p_plus, k, dphi_dt=dphi_k)
-            z[:cut[3]] = np.concatenate(p_minus)
+        if net.gate is None or net.neuron.n_aux:  # s, I and l jump with the spike, or w does: the general jump
+            x_plus = unpack(net, rec.y_post)
+            zones = {} if net.gate is None else dict(zone_minus=dyn.gate_zone(net, x_minus.v),
+                                                     zone_plus=dyn.gate_zone(net, x_plus.v))
+            p_minus = dyn.event_adjoint_jump(net, params, x_minus, x_plus, i_t, problem.target(rec.t),
+                                             unpack(net, z), k, dphi_dt=dphi_k, threshold=th, **zones)
+            z[:cut[4]] = pack(p_minus)
         else:
             z[k] *= dyn.reset_factor(net, params, x_minus, i_t, k, th)
             if dphi_k:
@@ -94,15 +95,18 @@ def adjoint(fwd: Solution, *, method=None, rtol=None, atol=None, horizon=None) -
         method=method, rtol=rtol, atol=atol,
     )
     shapes = net.param_shapes()
-    grads = Params(*(z_end[cut[3 + j]:cut[4 + j]].reshape(shape) for j, shape in enumerate(shapes)))
-    p0 = State(z_end[:N], z_end[N:2 * N], z_end[2 * N:2 * N + Nf])
-    G0 = dyn.synaptic_gate(net, problem.x0.v, dyn.gate_zone(net, problem.x0.v))
+    grads = Params(*(z_end[cut[4 + j]:cut[5 + j]].reshape(shape) for j, shape in enumerate(shapes)))
+    p0 = unpack(net, z_end)
     # back from the paper's variables to the costates: λ_v = p_v - G (p_s + p_f), λ_s = τ p_s, λ_f = τ_f p_f
-    lam_v = p0.v - G0 * (p0.s + p0.sf) if Nf else p0.v - G0 * p0.s
-    x0_grad = State(lam_v, net.tau * p0.s, net.tau_f * p0.sf if Nf else p0.sf)
+    x0_grad = dyn.costate(net, problem.x0, p0, dyn.gate_zone(net, problem.x0.v))
     adj_dense = DenseSolution(sorted(segments, key=lambda seg: seg.t0))
+
     def dense_adjoint(t):
-        return State(*np.split(np.asarray(adj_dense(t))[..., :cut[3]], cut[1:3], axis=-1))
+        y = np.asarray(adj_dense(t))[..., :cut[4]]
+        if y.ndim == 1:
+            return unpack(net, y)
+        p = unpack(net, y.T)  # times last; back to times first, w as (T, m, N)
+        return State(p.v.T, p.s.T, p.sf.T, None if p.w is None else np.moveaxis(p.w, -1, 0))
 
     return Gradient(fwd.cost, grads, method="adjoint", backend="scipy", x0=x0_grad, sol=dense_adjoint, forward=fwd,
                     stats={"n_spikes": fwd.n_spikes, "horizon": horizon})

@@ -22,7 +22,7 @@ def forward_rhs(problem: Problem, y_start):
         x = unpack(net, y)
         dx = dyn.vector_field(net, params, x, problem.inputs(t), zone)
         dc = dyn.running_cost(net, params, x, problem.target(t))
-        return np.concatenate([dx.v, dx.s, dx.sf, [dc]])
+        return pack(dx, [dc])
 
     return fun
 
@@ -31,12 +31,8 @@ def apply_event(net, events, e, y):
     """Apply the jump of event row ``e`` to the packed state ``y`` (in place)."""
     if events.kind[e] != THRESHOLD:
         return y
-    jump = dyn.spike_jump(net, net.neuron.thresholds[events.threshold[e]])
-    n, N = int(events.neuron[e]), net.n_neurons
-    y[n] += jump.v
-    y[N + n] += jump.s
-    if net.tau_f is not None:
-        y[2 * N + n] += jump.sf
+    n_x = state_size(net)
+    y[:n_x] = pack(dyn.apply_reset(net, unpack(net, y), int(events.threshold[e]), int(events.neuron[e])))
     return y
 
 
@@ -92,7 +88,7 @@ def simulate(problem: Problem, *, method="DOP853", rtol=1e-10, atol=1e-12, t_eva
     phi = dyn.spike_cost(net, spike_times, spike_neurons, spike_signs, (problem.t0, problem.t1))[0]
     y_end = _end_state(segments, records, y0)
     return Solution(
-        t=t_out, v=xs.v.T, s=xs.s.T, sf=xs.sf.T, o=(problem.params.O @ xs.s).T,
+        t=t_out, v=xs.v.T, s=xs.s.T, sf=xs.sf.T, w=None if xs.w is None else np.moveaxis(xs.w, -1, 0), o=(problem.params.O @ xs.s).T,
         spike_times=spike_times, spike_neurons=spike_neurons, spike_signs=spike_signs,
         cost=float(y_end[n]) + phi,
         stats=stats.as_dict(), status=status, message=message if status else RESULTS[0],

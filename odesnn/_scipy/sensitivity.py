@@ -4,12 +4,14 @@ It serves every synapse: a gate of positive width, and the zero-width
 threshold synapse (``gate=None``), whose spikes make ``s`` jump too; the event
 formula below holds for both, since every jump is a translation.
 
-The state ``x = (v, s, sf)`` is integrated together with its sensitivity
+The state ``x = (v, s, sf, w)`` is integrated together with its sensitivity
 ``S = dx/dθ`` (θ: the flattened ``W, Wf, U, I0``) and the cost sensitivity
 ``J = dC/dθ``. At an event on neuron ``k`` with fields ``F⁻`` before and
-``F⁺`` after, ``S⁺ = S⁻ + (F⁺ - F⁻) S⁻_{v_k} / F⁻_{v_k}`` (and the same for
-the cost, whose integrand is the last component of ``F``). This is the
-general formula for a state-dependent event; it shares nothing with the
+``F⁺`` after, ``S⁺ = R' S⁻ + (F⁺ - R' F⁻) S⁻_{v_k} / F⁻_{v_k}``, with ``R'``
+the Jacobian of the reset map (the identity for a translation; the cost,
+whose integrand is the last component of ``F``, is never reset). This is the
+general formula for a state-dependent event
+(:func:`odesnn._dynamics.event_tangent_jump`); it shares nothing with the
 adjoint's jump rule, so the two methods check each other.
 """
 
@@ -19,7 +21,7 @@ import numpy as np
 
 from .. import _dynamics as dyn
 from .._checks import check_horizon
-from .._problem import Problem, pack, unpack
+from .._problem import Problem, pack, state_size, unpack
 from .._solution import Gradient
 from ..models.network import Params, State
 from ._integrate import THRESHOLD, Events, integrate_events
@@ -66,13 +68,17 @@ def sensitivity_run(problem: Problem, *, method="DOP853", rtol=1e-10, atol=1e-12
     net, params = problem.net, problem.params
     N, Nf, M, K = net.n_neurons, net.n_fast, net.n_inputs, net.n_outputs
     P = N * N + N * Nf + N * M + N
-    nx = 2 * N + Nf
+    nx = state_size(net)
     base = nx + 1  # x and the cost c
 
     def split(y):
         x = unpack(net, y)
         S = y[base:base + nx * P].reshape(nx, P)
-        return x, State(S[:N], S[N:2 * N], S[2 * N:]), y[base + nx * P: base + nx * P + P]
+        return x, unpack(net, S), y[base + nx * P: base + nx * P + P]
+
+    def flat_tangent(S: State):
+        parts = [S.v, S.s, S.sf] + ([] if S.w is None else [S.w.reshape(-1, P)])
+        return np.concatenate(parts).ravel()
 
     def rhs_from(y_start):
         zone = dyn.gate_zone(net, unpack(net, y_start).v)
@@ -86,8 +92,7 @@ def sensitivity_run(problem: Problem, *, method="DOP853", rtol=1e-10, atol=1e-12
             dJ = dyn.cost_grad_s(net, params, x, o_d) @ S.s
             o = dyn.output(params, x.s)
             dJO = np.outer(net.cost.dl_do(x.s, o, o_d), x.s)
-            return np.concatenate([dx.v, dx.s, dx.sf, [dc], dS.v.ravel(), dS.s.ravel(), dS.sf.ravel(), dJ,
-                                   dJO.ravel()])
+            return np.concatenate([pack(dx, [dc]), flat_tangent(dS), dJ, dJO.ravel()])
 
         return fun
 
@@ -97,7 +102,7 @@ def sensitivity_run(problem: Problem, *, method="DOP853", rtol=1e-10, atol=1e-12
     def full_field(t, y, zone):
         x = unpack(net, y)
         dx = dyn.vector_field(net, params, x, problem.inputs(t), zone)
-        return np.concatenate([dx.v, dx.s, dx.sf, [dyn.running_cost(net, params, x, problem.target(t))]])
+        return dx, dyn.running_cost(net, params, x, problem.target(t))
 
     spike_rows = []  # (t, neuron, sign, dt/dθ) of each threshold event
 
@@ -113,19 +118,17 @@ def sensitivity_run(problem: Problem, *, method="DOP853", rtol=1e-10, atol=1e-12
             zone_minus = zone_plus.copy()
             row = synaptic_row[events.threshold[e]]
             zone_minus[row, k] = 1.0 - zone_minus[row, k]
-        F_minus = full_field(t, pre, zone_minus)
-        F_plus = full_field(t, post, zone_plus)
-        S = pre[base:base + nx * P].reshape(nx, P)
-        J = pre[base + nx * P: base + nx * P + P]
-        rate = F_minus[k]
+        (F_minus, l_minus), (F_plus, l_plus) = full_field(t, pre, zone_minus), full_field(t, post, zone_plus)
+        x_minus, S, J = split(pre)
+        rate = F_minus.v[k]
+        threshold = None
         if events.kind[e] == THRESHOLD:
-            x_minus = unpack(net, pre)
-            dt = dyn.event_time_tangent(net, params, x_minus, problem.inputs(t), k, S[k], zone_minus)
-            spike_rows.append((t, k, net.neuron.thresholds[events.threshold[e]].direction, dt))
-        dF = F_plus - F_minus
-        S_new = S + np.outer(dF[:nx], S[k]) / rate
-        J_new = J + dF[nx] * S[k] / rate
-        post[base:base + nx * P] = S_new.ravel()
+            threshold = net.neuron.thresholds[events.threshold[e]]
+            dt = dyn.event_time_tangent(net, params, x_minus, problem.inputs(t), k, S.v[k], zone_minus)
+            spike_rows.append((t, k, threshold.direction, dt))
+        S_new = dyn.event_tangent_jump(net, x_minus, F_minus, F_plus, S, k, threshold)
+        J_new = J + (l_plus - l_minus) * S.v[k] / rate
+        post[base:base + nx * P] = flat_tangent(S_new)
         post[base + nx * P: base + nx * P + P] = J_new
         return post
 

@@ -1,5 +1,9 @@
 """JAX backend (diffrax): batched compiled simulation through threshold events, adjoint gradient behind jax.grad."""
 
+from ..models.network import register_state_pytree as _register_state_pytree
+
+_register_state_pytree()
+
 from ._baseline import baseline_costs as baseline_costs
 from ._baseline import baseline_value_and_grad as baseline_value_and_grad
 from ._batch import Batch as Batch

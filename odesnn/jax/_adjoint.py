@@ -68,8 +68,9 @@ def _adjoint_field(model: Model, horizon, params, trial, k, fwd_state):
     return vf
 
 
-def quadrature_gradient(model, params, x, p_v, i_t, o_d, w):
-    """``Σ_q w_q ∂H/∂θ`` at quadrature points (leading axis), ``H = p_v·f(v, I(θ)) + l(θ)``.
+def quadrature_gradient(model, params, x, p_v, i_t, o_d, w, p_w=None):
+    """``Σ_q w_q ∂H/∂θ`` at quadrature points (leading axis), ``H = p_v·f(v, I(θ), w) + p_w·g(v, I(θ), w) + l(θ)``
+    (``p_w`` only for neuron models with auxiliary variables).
 
     This is :func:`odesnn._dynamics.gradient_density` summed over points, written as
     the vector-Jacobian product of the shared model functions so that the sum
@@ -81,11 +82,12 @@ def quadrature_gradient(model, params, x, p_v, i_t, o_d, w):
     def h(params):
         def one(x, i_t, o_d):
             I = dyn.current(net, params, x.s, x.sf, i_t)
-            return as_dtype((net.neuron.f(x.v, I), dyn.running_cost(net, params, x, o_d)), p_v.dtype)
+            dv, dw = net.neuron.rhs(x.v, I, x.w)
+            return as_dtype((dv, dw, dyn.running_cost(net, params, x, o_d)), p_v.dtype)
         return jax.vmap(one)(x, i_t, o_d)
 
     _, vjp = jax.vjp(h, params)
-    (g,) = vjp((w[:, None] * p_v, w))
+    (g,) = vjp((w[:, None] * p_v, None if p_w is None else w[:, None, None] * p_w, w))
     return as_dtype(g, p_v.dtype)
 
 
@@ -133,7 +135,10 @@ def backward(model: Model, opts, params, trial, fwd, t_span):
     K, N, J = opts.checkpoint_every, net.n_neurons, len(model.thresholds)
     M = opts.adjoint_substeps
     dtype = trial.t_grid.dtype
-    p_end = State(jnp.zeros(N, dtype), jnp.zeros(N, dtype), jnp.zeros(net.n_fast, dtype))
+    m_aux = net.neuron.n_aux
+    p_end = State(jnp.zeros(N, dtype), jnp.zeros(N, dtype), jnp.zeros(net.n_fast, dtype),
+                  jnp.zeros((m_aux, N), dtype) if m_aux else None)
+    nl = len(p_end)  # leaves of the State: 3, or 4 with auxiliary variables
     g0 = jax.tree.map(jnp.zeros_like, params)
     g0 = Params(*(jnp.zeros(jnp.shape(a), dtype) for a in g0))
     n_chunks = (fwd.n_steps + K - 1) // K
@@ -143,18 +148,23 @@ def backward(model: Model, opts, params, trial, fwd, t_span):
 
     def adjoint_step(p, data):
         t0, t1, te, event, piece, dense, x_minus, valid = data
-        fcoef = dense_coeffs(m, dense, flay.cols(0, 3))  # forward State (leaves 0-2 of y) as a polynomial in θ
+        fcoef = dense_coeffs(m, dense, flay.cols(0, nl))  # forward State (leaves of y before c) as a polynomial
         span = jnp.where(t1 != t0, t1 - t0, 1.0)
 
         def fwd_state(t):
-            return State(*flay.unflat(horner(fcoef, (t - t0) / span), 0, 3))
+            return State(*flay.unflat(horner(fcoef, (t - t0) / span), 0, nl))
 
-        if net.gate is None:  # zero width: s, I and l jump with the spike too, so the general event jump
+        if net.gate is None or m_aux:  # s, I and l jump with the spike (zero width), or w does: the general jump
             e = jnp.maximum(event, 0)
             jth, n = e // N, e % N
             i_te, o_te = _signals(model, trial, piece, te)
             x_plus = _reset(model, (x_minus, jnp.zeros((), p.v.dtype)), jth, n)[0]
-            jumped = as_dtype(dyn.event_adjoint_jump(net, params, x_minus, x_plus, i_te, o_te, p, n), p.v.dtype)
+            ths = model.thresholds if not net.neuron.translation else (None,)  # J = I for a translation
+            cands = [as_dtype(dyn.event_adjoint_jump(net, params, x_minus, x_plus, i_te, o_te, p, n, threshold=th),
+                              p.v.dtype) for th in ths]
+            jumped = cands[0]
+            for i in range(1, len(cands)):
+                jumped = jax.tree.map(lambda a, b, i=i: jnp.where(jth == i, b, a), jumped, cands[i])
             p = jax.tree.map(lambda a, b: jnp.where(valid & (event >= 0), a, b), jumped, p)
         elif not model.translation:  # jump of p_v at a truncating reset
             e = jnp.maximum(event, 0)
@@ -170,12 +180,19 @@ def backward(model: Model, opts, params, trial, fwd, t_span):
         for i in range(M):
             ua, ub = -(te - i * hs), -(te - (i + 1) * hs)
             p_new, _, adense, _ = rk_step(m, vf, ua, ub, p, vf(ua, p))
-            pcoef = dense_coeffs(m, adense, Layout(p).cols(0))  # p_v
+            play = Layout(p)
+            pcoef = dense_coeffs(m, adense, play.cols(0))  # p_v
             ts = -ub + (ub - ua) * gl_x  # Gauss points in t on [t(ub), t(ua)]
-            x = State(*flay.unflat(horner(fcoef[:, None], ((ts - t0) / span)[:, None]), 0, 3))
-            p_v = horner(pcoef[:, None], ((-ts - ua) / jnp.where(ub != ua, ub - ua, 1.0))[:, None])
+            x = State(*flay.unflat(horner(fcoef[:, None], ((ts - t0) / span)[:, None]), 0, nl))
+            theta = ((-ts - ua) / jnp.where(ub != ua, ub - ua, 1.0))[:, None]
+            p_v = horner(pcoef[:, None], theta)
+            p_w = None
+            if m_aux:  # p_w, leaf 3 of the adjoint State
+                p_w = play.unflat(horner(dense_coeffs(m, adense, play.cols(3))[:, None], theta), 3, 4)[0]
             i_t, o_d = jax.vmap(lambda t: _signals(model, trial, piece, t))(ts)
-            points.append((x, p_v, i_t, o_d))
+            # a step past the trial's end replays a dummy step, whose state may overflow (a runaway voltage of
+            # Izhikevich or AdEx); its weight is 0, and its points are zeroed so that 0 * inf adds no NaN
+            points.append(jax.tree.map(lambda a: jnp.where(valid, a, jnp.zeros_like(a)), (x, p_v, i_t, o_d, p_w)))
             weights.append(jnp.where(valid, ub - ua, 0.0) * gl_w)
             p = p_new
         p = jax.tree.map(lambda a, b: jnp.where(valid, a, b), p, p_in)
@@ -187,8 +204,8 @@ def backward(model: Model, opts, params, trial, fwd, t_span):
         data = _replay_chunk(model, opts, params, trial, fwd, t_span[0], j)
         p, (points, w) = jax.lax.scan(adjoint_step, p, data, reverse=True)
         flat = jax.tree.map(lambda a: a.reshape((a.shape[0] * a.shape[1],) + a.shape[2:]), (points, w))
-        (x, p_v, i_t, o_d), w = flat
-        g = jax.tree.map(jnp.add, g, quadrature_gradient(model, params, x, p_v, i_t, o_d, w))
+        (x, p_v, i_t, o_d, p_w), w = flat
+        g = jax.tree.map(jnp.add, g, quadrature_gradient(model, params, x, p_v, i_t, o_d, w, p_w))
         return j - 1, p, g
 
     _, p0, grads = jax.lax.while_loop(lambda c: c[0] >= 0, chunk, (n_chunks - 1, p_end, g0))
@@ -196,4 +213,4 @@ def backward(model: Model, opts, params, trial, fwd, t_span):
     G0 = dyn.synaptic_gate(net, x0.v)
     lam_v = p0.v - G0 * (p0.s + (p0.sf if net.n_fast else 0.0))
     lam_f = net.tau_f * p0.sf if net.n_fast else p0.sf
-    return grads, State(lam_v, net.tau * p0.s, lam_f)
+    return grads, State(lam_v, net.tau * p0.s, lam_f, p0.w)

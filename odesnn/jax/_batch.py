@@ -83,15 +83,18 @@ def batch_from_problems(problems) -> tuple[Batch, tuple[str, str]]:
     grid = np.unique(np.concatenate(grids)) if grids else np.array([first.t0])
     inputs = np.stack([_grid_values(pb.inputs, grid, "inputs") for pb in problems])
     targets = np.stack([_grid_values(pb.target, grid, "target") for pb in problems])
-    x0 = State(*(np.stack([getattr(pb.x0, f) for pb in problems]) for f in State._fields))
+    x0 = State(*(np.stack([getattr(pb.x0, f) for pb in problems]) for f in problems[0].x0._fields))
     return Batch(grid, inputs, targets, x0, np.array([first.t0, first.t1])), tuple(kinds)
 
 
-def make_batch(net, t_grid, inputs=None, targets=None, t_span=None, v0=None, s0=None, sf0=None, batch_size=None):
+def make_batch(net, t_grid, inputs=None, targets=None, t_span=None, v0=None, s0=None, sf0=None, batch_size=None,
+               w0=None):
     """Build and check a :class:`Batch` from arrays (eager errors name the argument).
 
     ``inputs`` (B, T, M) and ``targets`` (B, T, K) may be omitted (zeros);
-    ``v0``, ``s0``, ``sf0`` are (B, N) arrays or omitted (zeros).
+    ``v0``, ``s0``, ``sf0`` are (B, N) arrays or omitted (the neuron model's
+    ``v_rest``, zeros); ``w0`` (B, m, N), for models with auxiliary
+    variables, defaults to the model's ``aux_rest(v0)``.
     """
     if not isinstance(net, Network):
         raise TypeError(f"`net` must be an odesnn.Network, got {type(net).__name__}")
@@ -99,17 +102,27 @@ def make_batch(net, t_grid, inputs=None, targets=None, t_span=None, v0=None, s0=
     if t_grid.ndim != 1 or (t_grid.size > 1 and np.any(np.diff(t_grid) <= 0)) or not np.all(np.isfinite(t_grid)):
         raise ValueError(f"`t_grid` must be 1-D, finite and strictly increasing, got shape {t_grid.shape}")
     T = t_grid.size
-    sizes = [np.shape(a)[0] for a in (inputs, targets, v0, s0, sf0) if a is not None and np.ndim(a) > 0]
+    sizes = [np.shape(a)[0] for a in (inputs, targets, v0, s0, sf0, w0) if a is not None and np.ndim(a) > 0]
     B = check_integer("batch_size", batch_size, 1) if batch_size is not None else (sizes[0] if sizes else 1)
     arrays = {}
     for name, val, shape in (("inputs", inputs, (B, T, net.n_inputs)), ("targets", targets, (B, T, net.n_outputs)),
                              ("v0", v0, (B, net.n_neurons)), ("s0", s0, (B, net.n_neurons)),
                              ("sf0", sf0, (B, net.n_fast))):
-        arrays[name] = np.zeros(shape) if val is None else as_float_array(name, val, shape)
-    for b in range(B):
-        net.initial_state(arrays["v0"][b], arrays["s0"][b], arrays["sf0"][b])
+        if val is None:
+            arrays[name] = np.full(shape, float(net.neuron.v_rest)) if name == "v0" else np.zeros(shape)
+        else:
+            arrays[name] = as_float_array(name, val, shape)
+    m = net.neuron.n_aux
+    if m == 0 and w0 is not None:
+        raise ValueError(f"`w0` is only for neuron models with auxiliary variables; "
+                         f"{type(net.neuron).__name__} has none")
+    if m:
+        w0 = (np.stack([net.neuron.aux_rest(v) for v in arrays["v0"]]) if w0 is None
+              else as_float_array("w0", w0, (B, m, net.n_neurons)))
+    x0s = [net.initial_state(arrays["v0"][b], arrays["s0"][b], arrays["sf0"][b], None if not m else w0[b])
+           for b in range(B)]
     t0, t1 = check_t_span(t_span)
-    x0 = State(arrays["v0"], arrays["s0"], arrays["sf0"])
+    x0 = State(*(np.stack(parts) for parts in zip(*x0s)))
     return Batch(t_grid, arrays["inputs"], arrays["targets"], x0, np.array([t0, t1]))
 
 

@@ -387,15 +387,8 @@ def forward_batch(model: Model, opts, params, batch, t_eval, record: bool) -> Fo
 
 
 def _reset(model: Model, y, j, n):
-    """Apply the reset of threshold ``j`` (traced index) to neuron ``n``."""
-    net = model.net
-    ths = model.thresholds
+    """Apply the reset of threshold ``j`` (traced index) to neuron ``n``: the shared
+    :func:`odesnn._dynamics.apply_reset`, in the working dtype."""
     x, cost = y
-    jumps = [dyn.spike_jump(net, th) for th in ths]  # the shared definition, one per threshold
-    v = x.v.at[n].add(jnp.array([jp.v for jp in jumps], x.v.dtype)[j])
-    s, sf = x.s, x.sf
-    if net.gate is None:
-        s = s.at[n].add(jnp.array([jp.s for jp in jumps], x.v.dtype)[j])
-        if net.tau_f is not None:
-            sf = sf.at[n].add(jnp.array([jp.sf for jp in jumps], x.v.dtype)[j])
-    return State(v, s, sf), cost
+    x_new = dyn.apply_reset(model.net, x, j, n)
+    return jax.tree.map(lambda a, b: a.astype(b.dtype), x_new, x), cost

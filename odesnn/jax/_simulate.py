@@ -147,6 +147,7 @@ def _solution(model, params, out, t_eval, throw, single, opts):
     pick = (lambda a: a[0]) if single else (lambda a: a)
     return Solution(
         t=t_out, v=pick(x.v), s=pick(x.s), sf=pick(x.sf), o=pick(o),
+        w=None if x.w is None else pick(np.moveaxis(x.w, -1, 1)),
         spike_times=pick(sp_t) if single else sp_t, spike_neurons=pick(sp_n) if single else sp_n,
         spike_signs=pick(sp_s) if single else sp_s,
         cost=float(out.y[1][0]) if single else out.y[1],

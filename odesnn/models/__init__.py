@@ -4,6 +4,9 @@ Both backends, the adjoint and forward sensitivity evaluate these objects (throu
 :mod:`odesnn._dynamics`); nothing here depends on a backend.
 """
 
+from .adaptive import ALIF as ALIF
+from .adaptive import AdEx as AdEx
+from .adaptive import Izhikevich as Izhikevich
 from .cost import Cost as Cost
 from .cost import FirstSpikeCost as FirstSpikeCost
 from .cost import QuadraticCost as QuadraticCost

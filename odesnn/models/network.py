@@ -8,6 +8,7 @@ named tuple, hence a JAX pytree that ``jax.grad`` and optax handle directly.
 from __future__ import annotations
 
 import functools
+import sys
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -42,12 +43,56 @@ class Params(NamedTuple):
     I0: object
 
 
-class State(NamedTuple):
-    """Network state: voltages ``v`` (N,), synaptic currents ``s`` (N,), fast ``sf`` (N,) or (0,)."""
+class State(tuple):
+    """Network state: voltages ``v`` (N,), synaptic currents ``s`` (N,), fast ``sf`` (N,) or (0,), and the
+    neurons' auxiliary variables ``w`` (m, N) for models that have them (``NeuronModel.aux``).
 
-    v: object
-    s: object
-    sf: object
+    A named tuple of three fields ``(v, s, sf)`` for one-variable neuron
+    models (``w`` reads None) and of four, ``(v, s, sf, w)``, for models with
+    auxiliary variables; a JAX pytree either way. Fields may carry leading or
+    trailing axes (trials, times, tangent directions).
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, v, s, sf, w=None):
+        return tuple.__new__(cls, (v, s, sf) if w is None else (v, s, sf, w))
+
+    def __getnewargs__(self):
+        return tuple(self)
+
+    v = property(lambda self: self[0], doc="membrane voltages")
+    s = property(lambda self: self[1], doc="regular synaptic currents")
+    sf = property(lambda self: self[2], doc="fast synaptic currents")
+    w = property(lambda self: self[3] if len(self) == 4 else None, doc="auxiliary variables (m, N), or None")
+
+    @property
+    def _fields(self):
+        return ("v", "s", "sf", "w")[:len(self)]
+
+    def _replace(self, **kwargs):
+        return State(**{**dict(zip(("v", "s", "sf", "w"), self)), **kwargs})
+
+    def __repr__(self):
+        return "State(" + ", ".join(f"{n}={a!r}" for n, a in zip(self._fields, self)) + ")"
+
+
+_REGISTERED = []
+
+
+def register_state_pytree():
+    """Make :class:`State` a JAX pytree (its fields are the children). Called where JAX is imported: at import
+    of this module if JAX already is, by :mod:`odesnn.jax` and by the neuron models' autodiff; idempotent."""
+    if _REGISTERED:
+        return
+    import jax
+
+    jax.tree_util.register_pytree_node(State, lambda x: (tuple(x), None), lambda _, children: State(*children))
+    _REGISTERED.append(True)
+
+
+if "jax" in sys.modules:
+    register_state_pytree()
 
 
 @functools.lru_cache(maxsize=64)
@@ -245,12 +290,21 @@ class Network:
                 f"{shown}{more}; the network ignores them. Set them to 0 (e.g. `{name} * net.{name}_mask_array`) "
                 f"or choose another `{name}_mask`")
 
-    def initial_state(self, v0=None, s0=None, sf0=None) -> State:
-        """Check and assemble an initial :class:`State` (zeros by default)."""
-        N = self.n_neurons
+    def initial_state(self, v0=None, s0=None, sf0=None, w0=None) -> State:
+        """Check and assemble an initial :class:`State`.
+
+        ``v0`` defaults to the neuron model's ``v_rest`` (0 for the
+        dimensionless models), ``s0`` and ``sf0`` to zeros and ``w0`` (shape
+        ``(m, N)``, models with auxiliary variables only) to the model's
+        :meth:`~odesnn.NeuronModel.aux_rest` at ``v0``.
+        """
+        N, m = self.n_neurons, self.neuron.n_aux
         parts = []
         for name, val, n in (("v0", v0, N), ("s0", s0, N), ("sf0", sf0, self.n_fast)):
-            arr = np.zeros(n) if val is None else as_float_array(name, val, finite=False)
+            if val is None:
+                arr = np.full(n, float(self.neuron.v_rest) if name == "v0" else 0.0)
+            else:
+                arr = as_float_array(name, val, finite=False)
             if arr.shape != (n,):
                 raise ValueError(f"`{name}` must have shape ({n},), got {arr.shape}")
             if not np.all(np.isfinite(arr)):
@@ -263,7 +317,20 @@ class Network:
                 raise ValueError(
                     f"`v0` has entries at or beyond threshold {th.value}: indices {np.flatnonzero(bad).tolist()}"
                 )
-        return State(*parts)
+        if m == 0:
+            if w0 is not None:
+                raise ValueError(f"`w0` is only for neuron models with auxiliary variables; "
+                                 f"{type(self.neuron).__name__} has none, got {show(w0)}")
+            return State(*parts)
+        w = np.asarray(self.neuron.aux_rest(v), dtype=float) if w0 is None else as_float_array("w0", w0, finite=False)
+        if w.ndim == 1 and m == 1:
+            w = w[None, :]
+        if w.shape != (m, N):
+            raise ValueError(f"`w0` must have shape ({m}, {N}) (the model's {self.neuron.aux} per neuron), "
+                             f"got {w.shape}")
+        if not np.all(np.isfinite(w)):
+            raise ValueError(f"`w0` contains non-finite values: {w}")
+        return State(*parts, w)
 
     def config(self) -> dict:
         """JSON-serialisable structure (the ``config.json`` of :func:`odesnn.save`)."""
