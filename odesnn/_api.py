@@ -17,7 +17,7 @@ def _check_backend(backend):
         raise ValueError(f"`backend`={backend!r} unknown; known: {BACKENDS}")
 
 
-def simulate(net, params, inputs=None, target=None, t_span=None, *, v0=None, s0=None, sf0=None,
+def simulate(net, params, inputs=None, target=None, t_span=None, *, v0=None, s0=None, sf0=None, w0=None,
              backend="scipy", **options):
     """Simulate a spiking network through its threshold events.
 
@@ -34,7 +34,11 @@ def simulate(net, params, inputs=None, target=None, t_span=None, *, v0=None, s0=
     t_span : (float, float)
         Integration interval ``(t0, t1)`` in ms.
     v0, s0, sf0 : array, optional
-        Initial state (zeros if omitted).
+        Initial state (``v0``: the neuron model's ``v_rest``, 0 for the
+        dimensionless models; ``s0``, ``sf0``: zeros).
+    w0 : array (m, N), optional
+        Initial auxiliary variables of a neuron model that has them
+        (``NeuronModel.aux``); default the model's ``aux_rest(v0)``.
     backend : {"scipy", "jax"}
         ``"scipy"``: adaptive ``OdeSolver`` stepping with root-found events
         (the precision reference).
@@ -54,7 +58,7 @@ def simulate(net, params, inputs=None, target=None, t_span=None, *, v0=None, s0=
     Solution
     """
     _check_backend(backend)
-    problem = make_problem(net, params, inputs, target, t_span, v0, s0, sf0)
+    problem = make_problem(net, params, inputs, target, t_span, v0, s0, sf0, w0)
     if backend == "scipy":
         from ._scipy.forward import simulate as run
 

@@ -40,15 +40,20 @@ def default_width(model) -> float:
 
 
 def random_problem(model="nif", gate="smooth", neurons=8, duration=100.0, seed=0, width=None, min_spikes=20,
-                   dt_input=1.0):
+                   dt_input=1.0, inputs="continuous"):
     """A random network with fast and regular synapses, 2 inputs and 2 outputs, firing ``min_spikes``.
 
     ``gate`` is a gate profile of width ``width`` (default
     :func:`default_width`), or ``"none"`` (or None) for the zero-width
     threshold synapse (Δ = 0; ``width`` is then unused). ``model`` is a name
     of :data:`MODELS` or a :class:`~odesnn.NeuronModel` instance (which takes
-    the dimensionless models' drive, scaled until it fires).
+    the dimensionless models' drive, scaled until it fires). ``inputs`` is
+    ``"continuous"`` (two sums of sinusoids, sampled every ``dt_input`` ms) or
+    ``"spikes"``: two Poisson spike trains of 200 Hz through input synapses
+    of ``τ_in`` = 5 ms (:meth:`odesnn.Signal.spike_trains`).
     """
+    if inputs not in ("continuous", "spikes"):
+        raise ValueError(f"`inputs`={inputs!r} unknown; known: ('continuous', 'spikes')")
     if isinstance(model, str):
         if model not in MODELS:
             raise ValueError(f"`model`={model!r} unknown; known: {sorted(MODELS)}")
@@ -72,11 +77,16 @@ def random_problem(model="nif", gate="smooth", neurons=8, duration=100.0, seed=0
     i = np.stack([np.sum(np.sin(2 * np.pi * t[:, None] / periods + phases[c]), axis=1) / 3 for c in range(2)], 1)
     o_d = 0.1 * np.stack([np.cos(2 * np.pi * t / duration), np.sin(2 * np.pi * t / duration)], 1)
     v0 = rng.uniform(*_V0.get(key, (0.0, 0.5)), neurons)
+    input_signal = Signal.sampled(t, i)
+    if inputs == "spikes":  # drawn last, so that the continuous case keeps its numbers
+        counts = rng.poisson(0.2 * duration, 2)
+        input_signal = Signal.spike_trains([np.sort(rng.uniform(0.0, duration, n)) for n in counts], tau_in=5.0)
+        U = U * 2.0  # s_in averages 0.2 per ms (the rate) with jumps of 0.2: about the sinusoids' size
     params = Params(W, Wf, U, O, I0)
     from ._scipy.forward import simulate
 
     for _ in range(12):
-        problem = make_problem(net, params, Signal.sampled(t, i), Signal.sampled(t, o_d), (0.0, duration), v0=v0)
+        problem = make_problem(net, params, input_signal, Signal.sampled(t, o_d), (0.0, duration), v0=v0)
         n = simulate(problem, rtol=1e-8, atol=1e-10).n_spikes
         if n >= min_spikes:
             return problem
@@ -102,7 +112,7 @@ _no_progress.set_total = lambda total: None
 
 
 def gradcheck(model="nif", backend="scipy", gate="smooth", neurons=8, duration=100.0, seed=0, save_dir=None,
-              rtol=1e-12, atol=1e-12, n_directions=2, steps=None, progress=None, width=None):
+              rtol=1e-12, atol=1e-12, n_directions=2, steps=None, progress=None, width=None, inputs="continuous"):
     """Compute the gradient three ways on a random network and report their agreement.
 
     ``gate`` is a gate profile (width 0.1) or ``"none"``, the zero-width
@@ -120,7 +130,8 @@ def gradcheck(model="nif", backend="scipy", gate="smooth", neurons=8, duration=1
     finite-difference steps swept (default 1e-3 ... 1e-7 times the model's
     current unit: 1 for the dimensionless models, 10 for Izhikevich, 300 pA
     for AdEx, whose parameters are that large); ``width`` the gate width
-    (default :func:`default_width`).
+    (default :func:`default_width`); ``inputs`` ``"continuous"`` or
+    ``"spikes"`` (input spike trains, see :func:`random_problem`).
     """
     if backend not in ("scipy", "jax"):
         raise ValueError(f"`backend`={backend!r} unknown; known: ('scipy', 'jax')")
@@ -130,7 +141,7 @@ def gradcheck(model="nif", backend="scipy", gate="smooth", neurons=8, duration=1
     from ._spike_times import project_spike_times
 
     progress = progress or _no_progress
-    problem = random_problem(model, gate, neurons, duration, seed, width=width)
+    problem = random_problem(model, gate, neurons, duration, seed, width=width, inputs=inputs)
     if steps is None:
         unit = _UNIT.get(model, 1.0) if isinstance(model, str) else 1.0
         steps = tuple(h * unit for h in (1e-3, 1e-4, 1e-5, 1e-6, 1e-7))
@@ -170,7 +181,8 @@ def gradcheck(model="nif", backend="scipy", gate="smooth", neurons=8, duration=1
     h_times = min(errs_times, key=lambda h: max(errs_times[h].values(), default=0.0))
     groups = [name for name in Params._fields if np.size(getattr(adj, name))]
     report = {
-        "model": model, "backend": backend, "gate": gate, "neurons": neurons, "duration": duration, "seed": seed,
+        "model": model if isinstance(model, str) else model.name, "backend": backend, "gate": gate, "inputs": inputs,
+        "neurons": neurons, "duration": duration, "seed": seed,
         "n_spikes": sol.n_spikes, "loss": sol.cost,
         "adjoint_vs_fd": e_adj, "forward_vs_fd": e_fwd,
         "adjoint_vs_forward": max(rel_error(getattr(adj, g), getattr(fwd, g)) for g in groups),
@@ -230,6 +242,9 @@ def write_gradcheck(directory, problem, grads, report):
     t = problem.inputs.t
     save_npz(directory / "inputs.npz", t=t, i=problem.inputs.values, o_d=problem.target.sample(t),
              v0=problem.x0.v, s0=problem.x0.s, sf0=problem.x0.sf, t0=problem.t0, t1=problem.t1,
-             **({} if problem.x0.w is None else {"w0": problem.x0.w}))
+             **({} if problem.x0.w is None else {"w0": problem.x0.w}),
+             **({} if problem.inputs.kind != "exponential" else {"t_target": problem.target.t,
+                                                                  "o_d_target": problem.target.values,
+                                                                  "tau_in": problem.inputs.tau}))
     save_npz(directory / "grads.npz", **grads._asdict())
     (directory / "report.json").write_text(json.dumps(report, indent=2, default=float) + "\n")

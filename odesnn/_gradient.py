@@ -13,13 +13,13 @@ from ._solution import Gradient
 from .models.network import Params
 
 
-def gradient(net, params, inputs=None, target=None, t_span=None, *, v0=None, s0=None, sf0=None,
+def gradient(net, params, inputs=None, target=None, t_span=None, *, v0=None, s0=None, sf0=None, w0=None,
              method="adjoint", backend="scipy", fd_step=None, adjoint_horizon=None, **options):
     """Cost ``C = ∫ l dt`` and its gradient with respect to the parameters.
 
     Parameters
     ----------
-    net, params, inputs, target, t_span, v0, s0, sf0
+    net, params, inputs, target, t_span, v0, s0, sf0, w0
         As for :func:`odesnn.simulate`.
     method : {"adjoint", "forward", "fd"}
         ``"adjoint"``: the paper's backward equations (5)-(7) with the reset
@@ -65,7 +65,7 @@ def gradient(net, params, inputs=None, target=None, t_span=None, *, v0=None, s0=
         raise ValueError(f"`adjoint_horizon`={adjoint_horizon!r} has no finite-difference counterpart; "
                          "use method='adjoint' or 'forward'")
     fd_step = 1e-5 if fd_step is None else check_number("fd_step", fd_step)
-    problem = make_problem(net, params, inputs, target, t_span, v0, s0, sf0)
+    problem = make_problem(net, params, inputs, target, t_span, v0, s0, sf0, w0)
     if backend == "jax":
         if method != "adjoint":
             raise ValueError(f"`method`={method!r} is not available with backend='jax'; use 'adjoint' (or the "

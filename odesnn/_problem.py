@@ -24,7 +24,7 @@ class Problem:
 
     def tstops(self):
         """Sample times of sampled inputs and targets inside ``(t0, t1)``: kinks the solver must not straddle."""
-        grids = [sig.t for sig in (self.inputs, self.target) if sig.t is not None and sig.t.size > 1]
+        grids = [sig.t for sig in (self.inputs, self.target) if sig.t is not None and has_grid(sig)]
         if not grids:
             return np.zeros(0)
         ts = np.unique(np.concatenate(grids))
@@ -32,6 +32,11 @@ class Problem:
 
     def with_params(self, params) -> "Problem":
         return Problem(self.net, self.net.check_params(params), self.inputs, self.target, self.x0, self.t0, self.t1)
+
+
+def has_grid(sig: Signal) -> bool:
+    """Whether a sampled signal changes its form at its sample times (more than one sample, or spike trains)."""
+    return sig.t.size > 1 or sig.kind == "exponential"
 
 
 def check_t_span(t_span) -> tuple[float, float]:

@@ -15,11 +15,16 @@ def _add_gradcheck(sub):
     p = sub.add_parser("gradcheck", help="adjoint vs forward sensitivity vs finite differences on a random network",
                        description="The gradient of a random network three ways (and through the JAX backend with "
                                    "--backend jax), each relative error held against its bound; exits 1 on FAIL.")
-    p.add_argument("--model", choices=["nif", "qif", "lif"], default="nif", help="neuron model of the random network")
+    p.add_argument("--model", choices=["nif", "qif", "lif", "alif", "izhikevich", "adex"], default="nif",
+                   help="neuron model of the random network")
     p.add_argument("--backend", choices=["scipy", "jax"], default="scipy",
                    help="jax: also check the JAX adjoint against the SciPy reference (jax_vs_scipy)")
     p.add_argument("--gate", choices=["box", "smooth", "poly2", "none"], default="smooth",
-                   help="gate profile (width 0.1), or none: the zero-width threshold synapse (Δ = 0)")
+                   help="gate profile (width 0.1; 5 mV for izhikevich, 2 mV for adex), or none: the zero-width "
+                        "threshold synapse (Δ = 0)")
+    p.add_argument("--inputs", choices=["continuous", "spikes"], default="continuous",
+                   help="continuous: two sums of sinusoids; spikes: two Poisson spike trains (200 Hz) through input "
+                        "synapses (tau_in 5 ms)")
     p.add_argument("--neurons", type=int, default=6, help="number of neurons")
     p.add_argument("--duration", type=float, default=60.0, help="ms")
     p.add_argument("--seed", type=int, default=0, help="seed of the random network and its inputs")
@@ -44,11 +49,12 @@ def _cmd_gradcheck(args):
         raise SystemExit(f"odesnn gradcheck: --seed must be non-negative, got {args.seed}")
     with stage_bar("gradcheck", enabled=not args.json and not args.no_progress) as progress:
         report = gradcheck(args.model, args.backend, args.gate, args.neurons, args.duration, args.seed,
-                           save_dir=args.save, n_directions=args.directions, progress=progress)
+                           save_dir=args.save, n_directions=args.directions, progress=progress, inputs=args.inputs)
     if args.json:
         print(json.dumps(report, indent=2, default=float))
         return 0 if report["passed"] else 1
-    print(f"odesnn gradcheck: model={report['model']} gate={report['gate']} backend={report['backend']} "
+    print(f"odesnn gradcheck: model={report['model']} gate={report['gate']} inputs={report['inputs']} "
+          f"backend={report['backend']} "
           f"N={report['neurons']} T={report['duration']:g} ms seed={report['seed']}")
     print(f"  spikes             {report['n_spikes']}")
     print(f"  loss               {report['loss']:.12g}")

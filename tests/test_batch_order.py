@@ -25,10 +25,11 @@ def COSTS_AND_GRAD(p, b):  # noqa: N802 - compiled once for every example
     return costs, grads
 
 
-@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=5, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 1000), perm_seed=st.integers(0, 1000))
-@example(seed=0, perm_seed=2)  # these two differed beyond rounding once (see below)
+@example(seed=0, perm_seed=2)  # these three differed beyond rounding once (see below)
 @example(seed=36, perm_seed=2)
+@example(seed=432, perm_seed=2)
 def test_costs_and_gradients_independent_of_batch_order(seed, perm_seed):
     rng = np.random.default_rng(seed)
     B = 4
@@ -47,9 +48,10 @@ def test_costs_and_gradients_independent_of_batch_order(seed, perm_seed):
     c1, g1 = run(perm)
     # XLA may round a trial's arithmetic differently in another batch slot, and a last-bit difference can flip one
     # accept/reject decision of the adaptive step; after that the two runs differ by up to the solver's own error.
-    # Measured (seed 36, perm_seed 2): the permuted gradient differs by at most 1.5e-9 of each group's largest entry,
-    # while the gradient itself is 1e-7 of it away from a tight reference (rtol 1e-12). The bound 1e-8 sits between:
-    # a wrong pairing of trials with their inputs, targets or initial states differs at order one.
+    # Measured: the permuted gradient differs by at most 1.5e-9 (seed 36, perm_seed 2) and 1.6e-8 (seed 432,
+    # perm_seed 2) of each group's largest entry, while the gradient itself is 1e-7 of it away from a tight reference
+    # (rtol 1e-12). So the bound is that error of the solver's, 1e-7: a wrong pairing of trials with their inputs,
+    # targets or initial states differs at order one. The examples are derandomized, so CI runs the same ones.
     np.testing.assert_allclose(c1, c0[perm], rtol=1e-9, atol=0)
     for a, b in zip(g0, g1):
-        np.testing.assert_allclose(a, b, rtol=0, atol=1e-8 * np.max(np.abs(b)))
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-7 * np.max(np.abs(b)))

@@ -23,7 +23,7 @@ def load(name):
 
 def test_every_example_has_a_main_and_a_smoke_test():
     tested = {"gate_demo", "gradient_check", "custom_neuron", "spike_timing", "make_doc_figures",
-              "train_autoencoder", "xor", "first_spike"}  # first_spike: tests/test_first_spike_example.py
+              "train_autoencoder", "xor", "first_spike", "poisson_inputs"}  # first_spike: tests/test_first_spike_example.py
     found = {p.stem for p in EXAMPLES.glob("*.py")}
     assert tested <= found
     missing = found - tested
@@ -51,6 +51,13 @@ def test_custom_neuron():
     sol, grads, fd = load("custom_neuron").main(n_neurons=2, duration=25.0)
     assert sol.success and sol.n_spikes >= 1
     np.testing.assert_allclose(grads.I0, fd, rtol=1e-4, atol=1e-8)
+
+
+def test_poisson_inputs():
+    res = load("poisson_inputs").main(n_neurons=3, n_inputs=2, duration=60.0, use_jax=True)
+    assert res["solution"].n_spikes >= 5
+    assert res["adjoint_vs_forward"] <= 1e-8
+    assert res["jax_vs_scipy"] <= 1e-5
 
 
 def test_spike_timing():

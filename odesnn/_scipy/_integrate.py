@@ -159,8 +159,9 @@ def _locate(interp, events, e, a, b):
 def integrate_events(fun_from, t0, t1, y0, events, on_event, **options):
     """Integrate ``y' = fun(t, y)`` from ``t0`` to ``t1`` through events.
 
-    ``fun_from(y_start)`` returns the right-hand side for a piece that starts
-    at state ``y_start`` (it may freeze the discontinuous-gate zones there).
+    ``fun_from(y_start, t_start)`` returns the right-hand side for a piece that
+    starts at state ``y_start`` and time ``t_start`` (it may freeze the
+    discontinuous-gate zones there, and the piece of a jumping input).
     ``y[:N]`` holds the voltages that the event functions test; ``on_event(t,
     index, y_pre) -> y_post`` applies the jump (a reset, or nothing at a box
     edge). ``options``: ``method, rtol, atol, max_steps, max_events`` and
@@ -213,7 +214,7 @@ def _integrate_events(fun_from, t0, t1, y0, events, on_event, *, method, rtol, a
     def bound(t):
         return stops[bisect.bisect_right(stops, t)] if t < stops[-1] else t1
 
-    solver = make_solver(method, fun_from(y), t, y, bound(t), rtol, atol, max_step=max_step)
+    solver = make_solver(method, fun_from(y, t), t, y, bound(t), rtol, atol, max_step=max_step)
     stats.nfev += solver.nfev
     n_stages = getattr(solver, "n_stages", None)
     status, message = 0, "The solver successfully reached the end of the integration interval."
@@ -266,7 +267,7 @@ def _integrate_events(fun_from, t0, t1, y0, events, on_event, *, method, rtol, a
             segments.append(Segment(t_old, t_new, interp))
             t, y = t_new, solver.y.copy()
             if solver.status == "finished" and t < t1:
-                solver = make_solver(method, fun_from(y), t, y, bound(t), rtol, atol,
+                solver = make_solver(method, fun_from(y, t), t, y, bound(t), rtol, atol,
                                      first_step=min(abs(t_new - t_old) * 2, bound(t) - t), max_step=max_step)
                 stats.nfev += solver.nfev
             continue
@@ -311,7 +312,7 @@ def _integrate_events(fun_from, t0, t1, y0, events, on_event, *, method, rtol, a
         if t >= t1:
             break
         h = min(abs(solver.h_abs) if hasattr(solver, "h_abs") else t1 - t, bound(t) - t)
-        solver = make_solver(method, fun_from(y), t, y, bound(t), rtol, atol, first_step=h if h > 0 else None,
+        solver = make_solver(method, fun_from(y, t), t, y, bound(t), rtol, atol, first_step=h if h > 0 else None,
                              max_step=max_step)
         stats.nfev += solver.nfev
     if status != 0 and throw:

@@ -22,7 +22,9 @@ def _layout(net):
 def adjoint(fwd: Solution, *, method=None, rtol=None, atol=None, horizon=None) -> Gradient:
     """Gradient of ``fwd.cost`` with respect to the parameters, by the adjoint method.
 
-    Tolerances default to those of the forward solve. With a ``horizon`` ``h``
+    Tolerances default to those of the forward solve, the absolute one
+    divided by the largest ``|v|`` of the trajectory where that exceeds 1
+    (costates scale as ``1/v``). With a ``horizon`` ``h``
     (ms) the adjoint is discounted, ``dp/dt`` gaining ``+p/h`` (see
     ``adjoint_horizon`` in :func:`odesnn.gradient`): not the exact gradient.
 
@@ -42,7 +44,10 @@ def adjoint(fwd: Solution, *, method=None, rtol=None, atol=None, horizon=None) -
     opts = fwd.extra["options"]
     method = method or opts["method"]
     rtol = rtol or opts["rtol"]
-    atol = atol or opts["atol"]
+    if not atol:
+        # costates carry the units of 1/x: for a voltage in mV (|v| ~ 65, Izhikevich, AdEx) they are that much
+        # smaller than for the dimensionless models, and so is the absolute tolerance that resolves them
+        atol = opts["atol"] / max(1.0, float(np.max(np.abs(fwd.v))) if np.size(fwd.v) else 1.0)
     dense: DenseSolution = fwd.extra["dense"]
     records, events = fwd.extra["records"], fwd.extra["events"]
     cut = _layout(net)
@@ -50,11 +55,12 @@ def adjoint(fwd: Solution, *, method=None, rtol=None, atol=None, horizon=None) -
     def fun_for(lo, hi):
         piece = dense.restrict(lo, hi)
         zone = dyn.gate_zone(net, unpack(net, piece(lo)).v)
+        inputs = problem.inputs.frozen(lo)
 
         def fun(t, z):
             x = unpack(net, piece(t))
             p = unpack(net, z)
-            i_t, o_d = problem.inputs(t), problem.target(t)
+            i_t, o_d = inputs(t), problem.target(t)
             dp = dyn.adjoint_field(net, params, x, i_t, o_d, p, zone, horizon)
             g = dyn.gradient_density(net, params, x, i_t, o_d, p)
             return np.concatenate([pack(dp), -g.W.ravel(), -g.Wf.ravel(), -g.U.ravel(), -g.O.ravel(), -g.I0])

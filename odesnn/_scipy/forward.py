@@ -13,14 +13,16 @@ from ._integrate import DEFAULT_MAX_RATE, THRESHOLD, DenseSolution, Events, inte
 DEFAULTS = dict(method="DOP853", rtol=1e-10, atol=1e-12)
 
 
-def forward_rhs(problem: Problem, y_start):
-    """``fun(t, y)`` for ``y = (v, s, sf, c)`` with ``dc/dt = l``, box-gate zones frozen at ``y_start``."""
+def forward_rhs(problem: Problem, y_start, t_start=None):
+    """``fun(t, y)`` for ``y = (v, s, sf, w, c)`` with ``dc/dt = l``, box-gate zones frozen at ``y_start`` and a
+    jumping input (spike trains) on its piece at ``t_start``."""
     net, params = problem.net, problem.params
     zone = dyn.gate_zone(net, unpack(net, y_start).v)
+    inputs = problem.inputs if t_start is None else problem.inputs.frozen(t_start)
 
     def fun(t, y):
         x = unpack(net, y)
-        dx = dyn.vector_field(net, params, x, problem.inputs(t), zone)
+        dx = dyn.vector_field(net, params, x, inputs(t), zone)
         dc = dyn.running_cost(net, params, x, problem.target(t))
         return pack(dx, [dc])
 
@@ -51,7 +53,7 @@ def simulate(problem: Problem, *, method="DOP853", rtol=1e-10, atol=1e-12, t_eva
     events = Events.for_network(net)
     y0 = pack(problem.x0, [0.0])
     segments, records, stats, status, message = integrate_events(
-        lambda y: forward_rhs(problem, y), problem.t0, problem.t1, y0, events,
+        lambda y, t: forward_rhs(problem, y, t), problem.t0, problem.t1, y0, events,
         lambda t, e, y: apply_event(net, events, e, y),
         method=method, rtol=rtol, atol=atol, max_steps=max_steps, max_events=max_events, throw=throw,
         max_step=max_step, tstops=problem.tstops(), max_rate=max_rate,

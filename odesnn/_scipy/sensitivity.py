@@ -80,12 +80,13 @@ def sensitivity_run(problem: Problem, *, method="DOP853", rtol=1e-10, atol=1e-12
         parts = [S.v, S.s, S.sf] + ([] if S.w is None else [S.w.reshape(-1, P)])
         return np.concatenate(parts).ravel()
 
-    def rhs_from(y_start):
+    def rhs_from(y_start, t_start):
         zone = dyn.gate_zone(net, unpack(net, y_start).v)
+        inputs = problem.inputs.frozen(t_start)
 
         def fun(t, y):
             x, S, _ = split(y)
-            i_t, o_d = problem.inputs(t), problem.target(t)
+            i_t, o_d = inputs(t), problem.target(t)
             dx = dyn.vector_field(net, params, x, i_t, zone)
             dc = dyn.running_cost(net, params, x, o_d)
             dS = dyn.tangent_field(net, params, x, i_t, S, _direct_current_derivative(net, x, i_t), zone, horizon)

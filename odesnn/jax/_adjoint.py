@@ -46,7 +46,7 @@ _GL_W = np.array([5 / 18, 8 / 18, 5 / 18])
 
 
 def _signals(model, trial, k, t):
-    return (signal_at(trial.t_grid, trial.inputs, k, t, model.input_kind),
+    return (signal_at(trial.t_grid, trial.inputs, k, t, model.input_kind, model.input_tau),
             signal_at(trial.t_grid, trial.targets, k, t, model.target_kind))
 
 

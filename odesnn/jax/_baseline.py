@@ -35,7 +35,7 @@ def _field(model, t, y, args):
     period = th.value - th.reset
     v = th.reset + jnp.mod(x.v - th.reset, period)
     k = piece_of(trial.t_grid, t)
-    i_t = signal_at(trial.t_grid, trial.inputs, k, t, model.input_kind)
+    i_t = signal_at(trial.t_grid, trial.inputs, k, t, model.input_kind, model.input_tau)
     o_d = signal_at(trial.t_grid, trial.targets, k, t, model.target_kind)
     xm = State(v, x.s, x.sf)
     out = dyn.vector_field(model.net, params, xm, i_t), dyn.running_cost(model.net, params, xm, o_d)

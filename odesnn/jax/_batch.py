@@ -14,7 +14,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._checks import as_float_array, check_integer
-from .._problem import Problem, check_t_span
+from .._problem import Problem, check_t_span, has_grid
 from ..models.network import Network
 from ..models.network import State
 
@@ -47,7 +47,7 @@ class Batch(NamedTuple):
 def _grid_values(sig, grid, name):
     if sig.fn is not None:
         raise TypeError(f"the jax backend needs sampled `{name}` (a Signal from samples), got a callable signal")
-    if sig.t.size == 1:
+    if not has_grid(sig):
         return np.repeat(sig.values, grid.size, axis=0)
     return sig.sample(grid)
 
@@ -75,11 +75,14 @@ def batch_from_problems(problems) -> tuple[Batch, tuple[str, str]]:
     kinds = []
     for name in ("inputs", "target"):
         sigs = [getattr(pb, name) for pb in problems]
-        ks = {sig.kind for sig in sigs if sig.t is not None and sig.t.size > 1}
+        ks = {sig.kind for sig in sigs if sig.t is not None and has_grid(sig)}
         if len(ks) > 1:
             raise ValueError(f"`{name}` signals of a batch must share one interpolation kind, got {sorted(ks)}")
         kinds.append(ks.pop() if ks else "linear")
-    grids = [sig.t for pb in problems for sig in (pb.inputs, pb.target) if sig.t is not None and sig.t.size > 1]
+    taus = {pb.inputs.tau for pb in problems}
+    if len(taus) > 1:
+        raise ValueError(f"the spike-train inputs of a batch must share one `tau_in`, got {sorted(taus, key=str)}")
+    grids = [sig.t for pb in problems for sig in (pb.inputs, pb.target) if sig.t is not None and has_grid(sig)]
     grid = np.unique(np.concatenate(grids)) if grids else np.array([first.t0])
     inputs = np.stack([_grid_values(pb.inputs, grid, "inputs") for pb in problems])
     targets = np.stack([_grid_values(pb.target, grid, "target") for pb in problems])

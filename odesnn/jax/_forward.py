@@ -116,7 +116,7 @@ def _field(model, args):
 def _fresh_start(model) -> bool:
     """Whether a step can start after a jump of the field (a truncating reset, a held signal's sample time),
     so that the first stage must be evaluated anew rather than taken from the previous step (FSAL)."""
-    return (not model.translation) or model.input_kind == "previous" or model.target_kind == "previous"
+    return (not model.translation) or model.signals_jump
 
 
 def _init(model, opts, params, trial, x0, t_span) -> _State:
@@ -206,7 +206,7 @@ def _finish_step(model: Model, opts, c: _State, st: _Step, theta, active) -> tup
     S = opts.max_spikes
     h = st.t1 - c.t
     root = jnp.where(st.need, c.t + theta * h, jnp.inf)
-    previous = model.input_kind == "previous" or model.target_kind == "previous"
+    previous = model.signals_jump
     if model.translation:
         v1 = st.y1[0].v
         shift = jnp.sum(jnp.where(st.end, jnp.array([th.value - th.reset for th in ths], v1.dtype)[:, None], 0.0), 0)

@@ -15,6 +15,7 @@ from .. import _dynamics as dyn
 from ..models.gates import Gate
 from ..models.network import Network
 from ..models.neurons import NIF, QIF
+from ..models.signals import decay
 
 __all__ = ["Model", "signal_at", "piece_of"]
 
@@ -45,6 +46,13 @@ class Model:
     input_kind: str = "linear"
     target_kind: str = "linear"
     resets: str = "auto"
+    input_tau: float | None = None
+
+    @property
+    def signals_jump(self) -> bool:
+        """Whether a signal jumps at its sample times (a held signal, or spike trains): a step that starts there
+        evaluates its first stage anew."""
+        return self.input_kind in ("previous", "exponential") or self.target_kind == "previous"
 
     def __post_init__(self):
         if self.resets not in ("auto", "truncate"):
@@ -79,7 +87,7 @@ def next_stop(t_grid, k, t_end):
     return jnp.minimum(nxt, t_end)
 
 
-def signal_at(t_grid, values, k, t, kind):
+def signal_at(t_grid, values, k, t, kind, tau=None):
     """Samples ``values`` (T, M) interpolated at ``t`` within the frozen grid piece ``k``.
 
     Freezing the piece (from the start of the step) means a step's trial
@@ -87,6 +95,8 @@ def signal_at(t_grid, values, k, t, kind):
     does not cross.
     """
     T = t_grid.shape[0]
+    if kind == "exponential":  # spike trains: the sample at or before t, decayed exactly
+        return decay(t_grid, values, k, t, tau)
     if T == 1:
         return values[0]
     if kind == "previous":
@@ -102,7 +112,7 @@ def forward_field(model: Model, t, y, args):
     x, _ = y
     params, trial, k = args
     net = model.net
-    i_t = signal_at(trial.t_grid, trial.inputs, k, t, model.input_kind)
+    i_t = signal_at(trial.t_grid, trial.inputs, k, t, model.input_kind, model.input_tau)
     o_d = signal_at(trial.t_grid, trial.targets, k, t, model.target_kind)
     dx = dyn.vector_field(net, params, x, i_t)
     dc = dyn.running_cost(net, params, x, o_d)

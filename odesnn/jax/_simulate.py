@@ -29,7 +29,7 @@ def _as_batch(problem_or_batch, model=None):
         raise TypeError(f"`problem_or_batch` must be an odesnn.Problem (odesnn.make_problem), a non-empty list of "
                         f"them, or an odesnn.jax.Batch, got {show(problem_or_batch)}")
     batch, kinds = batch_from_problems(problems)
-    return batch, Model(problems[0].net, *kinds)
+    return batch, Model(problems[0].net, *kinds, input_tau=problems[0].inputs.tau)
 
 
 def simulate(problem_or_batch, *, params=None, model=None, t_eval=None, throw=True, options=None, **kw) -> Solution:
@@ -147,7 +147,7 @@ def _solution(model, params, out, t_eval, throw, single, opts):
     pick = (lambda a: a[0]) if single else (lambda a: a)
     return Solution(
         t=t_out, v=pick(x.v), s=pick(x.s), sf=pick(x.sf), o=pick(o),
-        w=None if x.w is None else pick(np.moveaxis(x.w, -1, 1)),
+        w=None if x.w is None else pick(x.w),
         spike_times=pick(sp_t) if single else sp_t, spike_neurons=pick(sp_n) if single else sp_n,
         spike_signs=pick(sp_s) if single else sp_s,
         cost=float(out.y[1][0]) if single else out.y[1],

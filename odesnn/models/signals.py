@@ -8,6 +8,9 @@ time grid with a stated interpolation:
     continuous with kinks at the sample times.
 ``previous``
     zero-order hold: the value of the last sample at or before ``t``.
+``exponential``
+    spike trains through input synapses (:meth:`Signal.spike_trains`): each
+    sample decays as ``e^{-(t - t_k)/τ_in}`` until the next, exactly.
 
 Outside the grid the end values are held. The interpolation is written with
 the array namespace of ``t`` so that the same code runs in NumPy and JAX.
@@ -28,9 +31,12 @@ __all__ = ["Signal"]
 INTERPOLATIONS = ("linear", "previous")
 
 
-def interpolate(t_grid, values, t, kind="linear"):
+def interpolate(t_grid, values, t, kind="linear", tau=None):
     """Interpolate samples ``values`` (T, M) on ``t_grid`` (T,) at scalar ``t``."""
     xp = namespace(t_grid, values, t)
+    if kind == "exponential":
+        k = xp.searchsorted(t_grid, t, side="right") - 1
+        return decay(t_grid, values, k, t, tau)
     if xp is np and np.ndim(t) == 0:
         return _interpolate_scalar(t_grid, values, float(t), kind)
     n = t_grid.shape[0]
@@ -44,6 +50,14 @@ def interpolate(t_grid, values, t, kind="linear"):
     t0, t1 = t_grid[k], t_grid[k + 1]
     w = (tc - t0) / (t1 - t0)
     return values[k] * (1 - w) + values[k + 1] * w
+
+
+def decay(t_grid, values, k, t, tau):
+    """``values[k] e^{-(t - t_k)/τ}`` for the sample ``k`` at or before ``t`` (zero before the first sample): the
+    ``exponential`` kind, written with the namespace of its inputs (``k`` may be traced)."""
+    xp = namespace(t_grid, values, t)
+    kc = xp.clip(k, 0, t_grid.shape[0] - 1)
+    return xp.where(k >= 0, values[kc] * xp.exp(-(t - t_grid[kc]) / tau), 0.0 * values[0])
 
 
 def _interpolate_scalar(t_grid, values, t, kind):
@@ -72,6 +86,7 @@ class Signal:
     values: np.ndarray | None = None
     kind: str = "linear"
     fn: Callable | None = field(default=None, repr=False)
+    tau: float | None = None
 
     @classmethod
     def sampled(cls, t, values, kind="linear"):
@@ -93,6 +108,41 @@ class Signal:
         return cls(values.shape[1], t, values, kind)
 
     @classmethod
+    def spike_trains(cls, times, tau_in=5.0):
+        """Input spike trains through input synapses, ``τ_in ds_in/dt = -s_in + Σ_k δ(t - t_k)``, per channel.
+
+        ``times`` is a sequence of M arrays of spike times (ms), one per input
+        channel. The signal is ``s_in(t)`` (M,), which jumps by ``1/τ_in`` at
+        each of the channel's spikes and decays between them; the network
+        sees ``U s_in(t)`` in its current, so the gradient for ``U`` is exact.
+        It is held as its values just after each spike time (the union of
+        every channel's), with the kind ``exponential``; the solvers stop at
+        every spike time (a jump of the field) and integrate the exact
+        exponential in between.
+        """
+        tau_in = float(tau_in)
+        if not (np.isfinite(tau_in) and tau_in > 0):
+            raise ValueError(f"`tau_in` must be a positive time constant in ms, got {tau_in!r}")
+        if isinstance(times, np.ndarray) and times.ndim == 1 and times.dtype != object:
+            raise TypeError("`times` must be a sequence of arrays of spike times, one per input channel "
+                            "(e.g. [t_channel0, t_channel1]), got one 1-D array")
+        trains = [np.sort(as_float_array(f"times[{c}]", np.atleast_1d(np.asarray(ts, dtype=float)).reshape(-1)))
+                  for c, ts in enumerate(times)]
+        M = len(trains)
+        grid = np.unique(np.concatenate(trains)) if M and any(tr.size for tr in trains) else np.zeros(0)
+        if grid.size == 0:
+            return cls(M, np.zeros(1), np.zeros((1, M)), "exponential", tau=tau_in)
+        values = np.zeros((grid.size, M))
+        for c, tr in enumerate(trains):
+            # s_c(t_k) = Σ_{t_j ≤ t_k} e^{-(t_k - t_j)/τ}/τ, accumulated along the grid
+            count = np.searchsorted(tr, grid, side="right") - np.searchsorted(tr, grid, side="left")
+            acc = 0.0
+            for k, t in enumerate(grid):
+                acc = acc * (np.exp(-(t - grid[k - 1]) / tau_in) if k else 0.0) + count[k] / tau_in
+                values[k, c] = acc
+        return cls(M, grid, values, "exponential", tau=tau_in)
+
+    @classmethod
     def from_callable(cls, fn, n_channels):
         """Wrap ``fn(t) -> array (n_channels,)``."""
         if not callable(fn):
@@ -106,7 +156,16 @@ class Signal:
     def __call__(self, t):
         if self.fn is not None:
             return self.fn(t)
-        return interpolate(self.t, self.values, t, self.kind)
+        return interpolate(self.t, self.values, t, self.kind, self.tau)
+
+    def frozen(self, t_start):
+        """The signal on the piece of its grid that starts at or before ``t_start``, continued past the piece's end:
+        what a solver stepping from ``t_start`` to the next sample time must see, so that no stage reads the jump
+        at that time. Only ``exponential`` signals jump (returned as they are otherwise)."""
+        if self.kind != "exponential" or self.t.size == 0:
+            return self
+        k = int(np.searchsorted(self.t, t_start, side="right")) - 1
+        return lambda t: decay(self.t, self.values, k, t, self.tau)
 
     def sample(self, t_grid):
         """Values on ``t_grid`` as an array (T, M)."""
