@@ -44,12 +44,12 @@ def _check_widths(widths):
 
 
 def width_sweep(net, params, inputs=None, target=None, t_span=None, *, widths=DEFAULT_WIDTHS, kind=None, v0=None,
-                s0=None, sf0=None, method="adjoint", rtol=1e-10, atol=1e-12, solver="DOP853"):
+                s0=None, sf0=None, w0=None, method="adjoint", rtol=1e-10, atol=1e-12, solver="DOP853"):
     """The cost, spikes and gradient of one network at each gate width, compared with the Δ = 0 limit.
 
     Parameters
     ----------
-    net, params, inputs, target, t_span, v0, s0, sf0
+    net, params, inputs, target, t_span, v0, s0, sf0, w0
         As for :func:`odesnn.simulate`; ``net.gate`` is replaced at each width.
     widths : sequence of float
         Gate widths Δ (0 is added if missing: the reference). A width whose
@@ -77,15 +77,15 @@ def width_sweep(net, params, inputs=None, target=None, t_span=None, *, widths=DE
         raise ValueError(f"`method`={method!r} unknown; known: ('adjoint', 'forward')")
     kind = kind or (net.gate.kind if net.gate is not None else "smooth")
     Gate(kind, 0.1)  # refuse an unknown profile before any run
-    base = make_problem(net, params, inputs, target, t_span, v0, s0, sf0)
+    base = make_problem(net, params, inputs, target, t_span, v0, s0, sf0, w0)
     rows = []
     for width in _check_widths(widths):
         gate = None if width == 0 else Gate(kind, float(width))
         net_w = dataclasses.replace(net, gate=gate)
         problem = Problem(net_w, base.params, base.inputs, base.target, base.x0, base.t0, base.t1)
         g = gradient(net_w, problem.params, problem.inputs, problem.target, (problem.t0, problem.t1),
-                     v0=problem.x0.v, s0=problem.x0.s, sf0=problem.x0.sf, method=method, rtol=rtol, atol=atol,
-                     solver=solver)
+                     v0=problem.x0.v, s0=problem.x0.s, sf0=problem.x0.sf, w0=problem.x0.w, method=method,
+                     rtol=rtol, atol=atol, solver=solver)
         sol = g.forward
         if sol is None:
             from ._scipy.forward import simulate

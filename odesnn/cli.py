@@ -72,7 +72,8 @@ def _add_width_sweep(sub):
                        description="Gate width Δ over a geometric sequence down to 0 on one random network and input "
                                    "(the SciPy adjoint at each width); grad_rel_diff is the gradient's relative "
                                    "distance from the Δ = 0 gradient. Writes OUT/sweep.json and OUT/width_sweep.png.")
-    p.add_argument("--model", choices=["nif", "qif", "lif"], default="qif", help="neuron model of the random network")
+    p.add_argument("--model", choices=["nif", "qif", "lif", "alif", "izhikevich", "adex"], default="qif",
+                   help="neuron model of the random network")
     p.add_argument("--widths", type=float, nargs="+", default=None, metavar="DELTA",
                    help="gate widths (default: ten from 0.2 down to 2e-4, geometric); 0 is always added")
     p.add_argument("--gate", choices=["box", "smooth", "poly2"], default="smooth", help="gate profile for Δ > 0")
@@ -99,7 +100,7 @@ def _cmd_width_sweep(args):
         problem = random_problem(args.model, args.gate, args.neurons, args.duration, args.seed,
                                  min_spikes=args.min_spikes)
         rows = width_sweep(problem.net, problem.params, problem.inputs, problem.target, (problem.t0, problem.t1),
-                           v0=problem.x0.v, widths=widths, kind=args.gate, rtol=args.rtol)
+                           v0=problem.x0.v, w0=problem.x0.w, widths=widths, kind=args.gate, rtol=args.rtol)
     except (ValueError, RuntimeError) as exc:
         raise SystemExit(f"odesnn width-sweep: {exc}") from None
     json_path, png_path = write_width_sweep(rows, args.out, title=f"{args.model}, {args.gate} gate, "

@@ -54,7 +54,7 @@ def _checks(report, keys):
         assert report[key] <= BOUNDS[key], (key, report[key], BOUNDS[key])
 
 
-@pytest.mark.parametrize("gate", ["smooth", "box"])
+@pytest.mark.parametrize("gate", ["smooth", "box", "none"])
 @pytest.mark.parametrize("model", NEW_MODELS)
 def test_adjoint_matches_forward_sensitivity(model, gate):
     from odesnn._scipy.adjoint import adjoint
@@ -72,7 +72,7 @@ def test_adjoint_matches_forward_sensitivity(model, gate):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("gate", ["smooth", "box"])
+@pytest.mark.parametrize("gate", ["smooth", "box", "none"])
 @pytest.mark.parametrize("model", NEW_MODELS)
 def test_gradcheck_new_models(model, gate):
     report = gradcheck(model, "scipy", gate, neurons=4, duration=60.0, seed=0)
@@ -81,8 +81,8 @@ def test_gradcheck_new_models(model, gate):
     assert report["passed"]
 
 
-@pytest.mark.parametrize("model", NEW_MODELS)
-def test_jax_matches_scipy(model):
+@pytest.mark.parametrize("model,gate", [(m, "smooth") for m in NEW_MODELS] + [("adex", "none")])
+def test_jax_matches_scipy(model, gate):
     import jax
 
     from odesnn._fd import rel_error
@@ -92,7 +92,7 @@ def test_jax_matches_scipy(model):
     from odesnn.jax import value_and_grad
 
     jax.config.update("jax_enable_x64", True)
-    problem = random_problem(model, "smooth", neurons=4, duration=60.0, seed=0)
+    problem = random_problem(model, gate, neurons=4, duration=60.0, seed=0)
     sol = simulate(problem, rtol=1e-12, atol=1e-12)
     adj = adjoint(sol).grads
     jsol = jax_simulate(problem, solver="dopri8", rtol=1e-12, atol=1e-12)
