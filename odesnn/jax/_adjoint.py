@@ -91,17 +91,28 @@ def quadrature_gradient(model, params, x, p_v, i_t, o_d, w, p_w=None):
     return as_dtype(g, p_v.dtype)
 
 
-def _replay_chunk(model, opts, params, trial, fwd, t_start, j):
-    """Recompute the forward steps ``jK .. jK+K-1`` from checkpoint ``j``; return their dense data."""
+def _replay_chunk(model, opts, params, trial, fwd, t_start, j, step_key=None):
+    """Recompute the forward steps ``jK .. jK+K-1`` from checkpoint ``j``; return their dense data.
+
+    ``step_key`` (translation resets) is the spike buffer's step index with unused entries set to the largest
+    int32, a sorted key to find the chunk's spikes by."""
     m = method(opts.solver)
     K, N = opts.checkpoint_every, model.net.n_neurons
     log, sp = fwd.log, fwd.spikes
     y = jax.tree.map(lambda leaf: leaf[j], fwd.checkpoints)
     if model.translation:
+        # The spikes are stored in step order, so the chunk's lie in one window of the buffer: at most one wrap per
+        # neuron and threshold per step, K·J·N entries from the first of step jK. Reading that window, not the
+        # whole buffer, keeps a chunk's cost independent of max_spikes (run-sized buffers are large).
+        S = sp.t.shape[0]
+        W = min(S, K * len(model.thresholds) * N)
+        start = jnp.clip(jnp.searchsorted(step_key, j * K, side="left"), 0, S - W)
+        step, sign, neuron = (jax.lax.dynamic_slice(a, (start,), (W,)) for a in (sp.step, sp.sign, sp.neuron))
+        valid = (start + jnp.arange(W)) < sp.count
         shift = {th.direction: th.value - th.reset for th in model.thresholds}
-        amount = jnp.where(sp.sign > 0, shift.get(1, 0.0), shift.get(-1, 0.0)).astype(y[0].v.dtype)
-        in_chunk = (sp.step >= j * K) & (sp.step < (j + 1) * K) & (jnp.arange(sp.t.shape[0]) < sp.count)
-        wraps = jnp.zeros((K, N), y[0].v.dtype).at[jnp.where(in_chunk, sp.step - j * K, K), sp.neuron].add(
+        amount = jnp.where(sign > 0, shift.get(1, 0.0), shift.get(-1, 0.0)).astype(y[0].v.dtype)
+        in_chunk = (step >= j * K) & (step < (j + 1) * K) & valid
+        wraps = jnp.zeros((K, N), y[0].v.dtype).at[jnp.where(in_chunk, step - j * K, K), neuron].add(
             amount, mode="drop")
 
     def step(y, i):
@@ -199,9 +210,12 @@ def backward(model: Model, opts, params, trial, fwd, t_span):
         points = jax.tree.map(lambda *a: jnp.concatenate(a), *points)
         return p, (points, jnp.concatenate(weights))
 
+    sp = fwd.spikes
+    step_key = jnp.where(jnp.arange(sp.step.shape[0]) < sp.count, sp.step, jnp.iinfo(jnp.int32).max)
+
     def chunk(carry):
         j, p, g = carry
-        data = _replay_chunk(model, opts, params, trial, fwd, t_span[0], j)
+        data = _replay_chunk(model, opts, params, trial, fwd, t_span[0], j, step_key)
         p, (points, w) = jax.lax.scan(adjoint_step, p, data, reverse=True)
         flat = jax.tree.map(lambda a: a.reshape((a.shape[0] * a.shape[1],) + a.shape[2:]), (points, w))
         (x, p_v, i_t, o_d, p_w), w = flat
