@@ -53,7 +53,8 @@ def _cmd_gradcheck(args):
     if args.json:
         print(json.dumps(report, indent=2, default=float))
         return 0 if report["passed"] else 1
-    print(f"odesnn gradcheck: model={report['model']} gate={report['gate']} inputs={report.get('inputs', 'continuous')} "
+    inputs = report.get("inputs", "continuous")
+    print(f"odesnn gradcheck: model={report['model']} gate={report['gate']} inputs={inputs} "
           f"backend={report['backend']} "
           f"N={report['neurons']} T={report['duration']:g} ms seed={report['seed']}")
     print(f"  spikes             {report['n_spikes']}")
