@@ -123,12 +123,13 @@ def vector_field(net: Network, params: Params, x: State, i_t, zone=None) -> Stat
     """
     I = current(net, params, x.s, x.sf, i_t)
     dv, dw = net.neuron.rhs(x.v, I, x.w)
-    if net.gate is None:
-        drive = 0.0 * dv
+    if net.gate is None:  # the synapses only decay
+        ds = -x.s / net.tau
+        dsf = x.sf * 0.0 if net.tau_f is None else -x.sf / net.tau_f
     else:
         drive = synaptic_gate(net, x.v, zone) * dv
-    ds = (drive - x.s) / net.tau
-    dsf = x.sf * 0.0 if net.tau_f is None else (drive - x.sf) / net.tau_f
+        ds = (drive - x.s) / net.tau
+        dsf = x.sf * 0.0 if net.tau_f is None else (drive - x.sf) / net.tau_f
     return State(dv, ds, dsf, dw)
 
 

@@ -68,8 +68,9 @@ def make_problem(net, params, inputs=None, target=None, t_span=None, v0=None, s0
 
 def pack(x: State, extra=()):
     """The flat vector ``(v, s, sf, w.ravel(), extra)`` (``v`` first: the event functions read ``y[:N]``)."""
-    parts = [x.v, x.s, x.sf] + ([] if x.w is None else [np.asarray(x.w).reshape(-1)])
-    return np.concatenate(parts + [np.atleast_1d(np.asarray(extra, dtype=float)).ravel()])
+    parts = [x.v, x.s, x.sf] if x.w is None else [x.v, x.s, x.sf, np.asarray(x.w).reshape(-1)]
+    parts.append(np.asarray(extra, dtype=float).reshape(-1))
+    return np.concatenate(parts)
 
 
 def unpack(net: Network, y) -> State:

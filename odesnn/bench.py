@@ -13,6 +13,10 @@ Cases
 ``autoencoder`` 30 NIF neurons (±1 thresholds), about 770 spikes per 1200 ms trial,
                 batch 50: forward per trial and gradient / forward.
 ``memory``      peak memory of one gradient for a 4000 ms trial over that for 1000 ms.
+``scipy``       the SciPy backend (the precision reference): 30 NIF neurons at zero gate width
+                (``gate=None``), about 770 spikes in 1200 ms, at the default tolerances: the
+                simulation's time (best of ``--repeat``), its spike-time error against a
+                tight-tolerance run (rtol 1e-13, atol 1e-15), and one adjoint gradient's time.
 
 Every record has ``case``, the batch, the times in seconds, the solver counts per trial
 (``steps_per_trial``, ``rejected_per_trial``, ``passes``: loop passes of the batch, which
@@ -36,9 +40,9 @@ import time
 
 import numpy as np
 
-CASES = ("xor", "xor32", "autoencoder", "memory")
-DEFAULT_BATCH = {"xor": 50, "xor32": 1024, "autoencoder": 50, "memory": 1}
-DEFAULT_T1 = {"xor": 1000.0, "xor32": 1000.0, "autoencoder": 1200.0}
+CASES = ("xor", "xor32", "autoencoder", "memory", "scipy")
+DEFAULT_BATCH = {"xor": 50, "xor32": 1024, "autoencoder": 50, "memory": 1, "scipy": 1}
+DEFAULT_T1 = {"xor": 1000.0, "xor32": 1000.0, "autoencoder": 1200.0, "scipy": 1200.0}
 
 
 def _setup(kind, batch, t1, dtype, seed=0, n=None):
@@ -160,7 +164,61 @@ def _stages(opts):
     return m.n_stages - 1 if m.fsal else m.n_stages
 
 
+def scipy_case(cfg):
+    """The SciPy backend on one auto-encoder-sized trial at zero gate width (see the module docstring)."""
+    import timeit
+
+    import odesnn
+    from odesnn._problem import make_problem, pack
+    from odesnn._scipy.forward import forward_rhs
+    from odesnn.models.network import Network
+    from odesnn.models.neurons import NIF
+
+    seed, t1, n = 0, cfg.get("t1") or DEFAULT_T1["scipy"], cfg.get("neurons") or 30
+    rng = np.random.default_rng(seed)
+    net = Network(n, 2, 2, neuron=NIF(), gate=None, tau=20.0)
+    params = net.init_params(seed, w_scale=0.01, u_scale=0.06)
+    tg = np.linspace(0, t1, int(t1 / 20) + 1)
+    inputs = (tg, rng.standard_normal((tg.size, 2)))
+    v0 = rng.uniform(-0.5, 0.5, n)
+    args = (net, params, inputs, inputs, (0.0, t1))
+    rec = dict(case="scipy", device="cpu", platform="scipy", batch=1, neurons=n, t1_ms=t1, gate=None,
+               method="DOP853", rtol=1e-10, atol=1e-12)
+    best = np.inf
+    for _ in range(cfg.get("repeat") or 3):
+        t = time.perf_counter()
+        sol = odesnn.simulate(*args, v0=v0)
+        best = min(best, time.perf_counter() - t)
+    rec["simulate_s"] = best
+    _note(f"scipy: simulate {best:.3f} s, {sol.spike_times.size} spikes")
+    ref = odesnn.simulate(*args, v0=v0, rtol=1e-13, atol=1e-15)
+    st = sol.stats
+    rec.update(spikes=int(sol.spike_times.size), steps=st["n_steps"], rejected=st["n_rejected"], nfev=st["nfev"],
+               steps_per_spike=(st["n_steps"] + st["n_rejected"]) / max(sol.spike_times.size, 1),
+               reference="simulate at rtol 1e-13, atol 1e-15", reference_spikes=int(ref.spike_times.size))
+    if np.array_equal(sol.spike_neurons, ref.spike_neurons):
+        err = np.abs(sol.spike_times - ref.spike_times)
+        rec.update(spike_time_error_median_ms=float(np.median(err)), spike_time_error_max_ms=float(np.max(err)))
+    else:
+        rec.update(spike_time_error_median_ms=None, spike_time_error_max_ms=None)
+    problem = make_problem(net, params, inputs, inputs, (0.0, t1), v0, None, None, None)
+    y0 = pack(problem.x0, [0.0])
+    fun = forward_rhs(problem, y0, 0.0)
+    per = min(timeit.repeat(lambda: fun(1.0, y0), number=2000, repeat=3)) / 2000
+    rec.update(field_us=1e6 * per, floor_s=per * st["nfev"])
+    t = time.perf_counter()
+    odesnn.gradient(*args, v0=v0)
+    rec["gradient_s"] = time.perf_counter() - t
+    _note(f"scipy: gradient {rec['gradient_s']:.3f} s")
+    rec.update(odesnn_s=best, baseline=None, baseline_s=None, speedup=None)
+    return rec
+
+
 def run_case(name, cfg):
+    if name == "scipy":
+        rec = scipy_case(cfg)
+        rec["peak_mem_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        return rec
     import jax
 
     from odesnn.jax import Options, cast
@@ -288,6 +346,7 @@ def main(argv=None):
     ap.add_argument("--ladder", type=float, nargs="*", default=[1e-5, 1e-4, 1e-3],
                     help="xor: looser tolerances of odesnn tried for the equal-accuracy comparison")
     ap.add_argument("--forward-only", action="store_true", help="autoencoder: time the forward only")
+    ap.add_argument("--repeat", type=int, default=3, help="scipy: simulations timed (the best is reported)")
     ap.add_argument("--options", type=json.loads, default={},
                     help='extra odesnn.jax.Options as JSON, e.g. \'{"solver": "dopri5", "pcoeff": 0.3}\'')
     ap.add_argument("--inner", help=argparse.SUPPRESS)
@@ -298,7 +357,7 @@ def main(argv=None):
         return
     cfg = dict(batch=args.batch, t1=args.t1, neurons=args.neurons, rtol=args.rtol, baseline_batch=args.baseline_batch,
                no_baseline=args.no_baseline, no_reference=args.no_reference, ladder=args.ladder,
-               forward_only=args.forward_only, options=args.options)
+               forward_only=args.forward_only, options=args.options, repeat=args.repeat)
     records = []
     for case in args.case or list(CASES):
         names = ["memory:1000", "memory:4000"] if case == "memory" else [case]
@@ -316,7 +375,8 @@ def main(argv=None):
 
 def _summary(rec):
     keys = ("case", "batch", "odesnn_s", "forward_s", "forward_ms_per_trial", "baseline_s", "speedup",
-            "speedup_equal_accuracy", "steps_per_trial", "rejected_per_trial", "passes", "floor_s")
+            "speedup_equal_accuracy", "steps_per_trial", "rejected_per_trial", "passes", "spikes",
+            "spike_time_error_median_ms", "gradient_s", "floor_s")
     return "  ".join(f"{k}={rec[k]:.4g}" if isinstance(rec.get(k), float) else f"{k}={rec.get(k)}"
                      for k in keys if rec.get(k) is not None)
 

@@ -310,8 +310,10 @@ def _cmd_reproduce(args):
 
 
 def _add_bench(sub):
-    p = sub.add_parser("bench", help="benchmarks of the JAX backend against autodiff through diffrax")
-    p.add_argument("--case", action="append", help="xor, xor32, autoencoder or memory (repeatable; default all)")
+    p = sub.add_parser("bench", help="benchmarks: the JAX backend against autodiff through diffrax, and the SciPy "
+                                     "backend's speed and precision")
+    p.add_argument("--case", action="append",
+                   help="xor, xor32, autoencoder, memory or scipy (repeatable; default all)")
     p.add_argument("--json", action="store_true", help="print a list of records")
     p.add_argument("--baseline-batch", type=int, default=None,
                    help="trials for the baseline (its time is scaled to the full batch)")

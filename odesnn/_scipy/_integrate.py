@@ -11,10 +11,12 @@ events at once.
 from __future__ import annotations
 
 import bisect
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.integrate import BDF, DOP853, LSODA, RK23, RK45, Radau
+from scipy.integrate._ivp.rk import Dop853DenseOutput
 from scipy.optimize import brentq
 
 METHODS = {"RK23": RK23, "RK45": RK45, "DOP853": DOP853, "Radau": Radau, "BDF": BDF, "LSODA": LSODA}
@@ -26,6 +28,9 @@ N_SAMPLES = 7  # interior samples of each step checked for crossings
 RATE_WINDOW = 10
 #: default ``max_rate`` of both backends, Hz: one spike per 0.01 ms, far above any biological or trained rate
 DEFAULT_MAX_RATE = 1e5
+
+
+_NONE, _NONE_T = np.zeros(0, dtype=int), np.zeros(0)
 
 
 @dataclass(frozen=True)
@@ -41,8 +46,8 @@ class Events:
 
     def post(self, H, rows=slice(None)):
         """Whether ``H = v - level`` is on the post-crossing side of each event row."""
-        d, c = self.direction[rows], self.closed[rows]
-        return np.where(d > 0, np.where(c, H >= 0, H > 0), np.where(c, H <= 0, H < 0))
+        Hd = H * self.direction[rows]  # beyond the level in the crossing's direction, or on it for a closed side
+        return (Hd > 0) | ((Hd == 0) & self.closed[rows])
 
     @classmethod
     def for_network(cls, net):
@@ -67,6 +72,8 @@ class Events:
         """
         P = self.post(V[:, self.neuron] - self.level)
         cross = ~P[:-1] & P[1:]
+        if not cross.any():
+            return _NONE, _NONE_T, _NONE_T
         hit = np.flatnonzero(cross.any(axis=0))
         first = np.argmax(cross[:, hit], axis=0)
         return hit, ts[first], ts[first + 1]
@@ -133,15 +140,110 @@ def make_solver(method, fun, t0, y0, t1, rtol, atol, first_step=None, max_step=n
     return METHODS[method](fun, t0, y0, t1, rtol=rtol, atol=atol, max_step=max_step, **kw)
 
 
+def _component(interp, n):
+    """``t -> interp(t)[n]``: one component of a step's dense output.
+
+    For DOP853 (the default method) the polynomial of that component alone is
+    evaluated, with the operations of SciPy's own evaluation in the same order,
+    so the value is the same to the last bit; other dense outputs are evaluated
+    whole.
+    """
+    if type(interp) is Dop853DenseOutput:
+        coefs = [float(c) for c in interp.F[::-1, n]]
+        t_old, step, y_old = interp.t_old, interp.h, float(interp.y_old[n])
+
+        def value(t):
+            x = (t - t_old) / step
+            y = 0.0
+            for i, c in enumerate(coefs):
+                y = (y + c) * (x if i % 2 == 0 else 1 - x)
+            return y + y_old
+
+        return value
+    return lambda t: interp(t)[n]
+
+
+_FRACTIONS = np.linspace(0.0, 1.0, N_SAMPLES + 2)
+
+
+@functools.lru_cache(maxsize=4)
+def _dop853_basis(power):
+    """(N_SAMPLES, power): the weight of each row of a ``Dop853DenseOutput``'s ``F`` in its value at the interior
+    sample fractions (SciPy's evaluation applied to the identity)."""
+    x = _FRACTIONS[1:-1, None]
+    y = np.zeros((x.shape[0], power))
+    for i, f in enumerate(np.eye(power)[::-1]):
+        y += f
+        y *= x if i % 2 == 0 else 1 - x
+    return y
+
+
+def _samples(interp, y_old, y_new, n_v):
+    """Sample times (N_SAMPLES + 2,) of a step and its first ``n_v`` components (the voltages) there (N_SAMPLES + 2,
+    n_v): the ends and N_SAMPLES interior points of its dense output (for DOP853 one small matrix product)."""
+    t_old, t_new = interp.t_old, interp.t
+    ts = t_old + (t_new - t_old) * _FRACTIONS
+    ts[-1] = t_new
+    if type(interp) is Dop853DenseOutput:
+        inner = _dop853_basis(interp.F.shape[0]) @ interp.F[:, :n_v] + interp.y_old[:n_v]
+    else:
+        inner = np.asarray(interp(ts[1:-1]))[:n_v].T
+    return ts, np.vstack([y_old[:n_v], inner, y_new[:n_v]])
+
+
+def _component(interp, n):
+    """``t -> interp(t)[n]``: one component of a step's dense output.
+
+    For DOP853 (the default method) the polynomial of that component alone is
+    evaluated, with the operations of SciPy's own evaluation in the same order,
+    so the value is the same to the last bit; other dense outputs are evaluated
+    whole.
+    """
+    if type(interp) is Dop853DenseOutput:
+        coefs = [float(c) for c in interp.F[::-1, n]]
+        t_old, step, y_old = interp.t_old, interp.h, float(interp.y_old[n])
+
+        def value(t):
+            x = (t - t_old) / step
+            y = 0.0
+            for i, c in enumerate(coefs):
+                y = (y + c) * (x if i % 2 == 0 else 1 - x)
+            return y + y_old
+
+        return value
+    return lambda t: interp(t)[n]
+
+
+def _voltages(interp, ts, n_v):
+    """``interp(ts)[:n_v].T``, the first ``n_v`` components (the voltages) at times ``ts``; for DOP853 only those are
+    evaluated, with SciPy's operations in the same order (the same values to the last bit)."""
+    if type(interp) is not Dop853DenseOutput:
+        return np.asarray(interp(ts))[:n_v].T
+    x = ((ts - interp.t_old) / interp.h)[:, None]
+    y = np.zeros((ts.size, n_v))
+    for i, f in enumerate(interp.F[::-1, :n_v]):
+        y += f
+        if i % 2 == 0:
+            y *= x
+        else:
+            y *= 1 - x
+    y += interp.y_old[:n_v]
+    return y
+
+
 def _locate(interp, events, e, a, b):
     """Earliest time in (a, b] at which event ``e`` is on its post-crossing side."""
-    n, level = events.neuron[e], events.level[e]
+    level = events.level[e]
+    component = _component(interp, events.neuron[e])
+
+    up, closed = events.direction[e] > 0, bool(events.closed[e])
 
     def h(t):
-        return interp(t)[n] - level
+        return component(t) - level
 
-    def post(t):
-        return bool(events.post(np.array([h(t)]), [e])[0])
+    def post(t):  # Events.post for one row and a scalar
+        H = h(t)
+        return (H >= 0 if closed else H > 0) if up else (H <= 0 if closed else H < 0)
 
     r = brentq(h, a, b, xtol=1e-14, rtol=4 * np.finfo(float).eps, maxiter=200)
     if post(r):
@@ -260,8 +362,7 @@ def _integrate_events(fun_from, t0, t1, y0, events, on_event, *, method, rtol, a
         stats.nfev += solver.nfev - nfev0
         # sample the step's interpolant so that a voltage that enters and leaves a
         # zone within one step is still seen
-        ts = np.linspace(t_old, t_new, N_SAMPLES + 2)
-        V = np.vstack([y[:n_v], np.asarray(interp(ts[1:-1]))[:n_v].T, solver.y[:n_v]])
+        ts, V = _samples(interp, y, solver.y, n_v)
         hit, lo, hi = events.crossed(ts, V)
         if hit.size == 0:
             segments.append(Segment(t_old, t_new, interp))
@@ -271,10 +372,18 @@ def _integrate_events(fun_from, t0, t1, y0, events, on_event, *, method, rtol, a
                                      first_step=min(abs(t_new - t_old) * 2, bound(t) - t), max_step=max_step)
                 stats.nfev += solver.nfev
             continue
-        times = [_locate(interp, events, e, a, b)
-                 for e, a, b in zip(hit, lo, hi)]
-        order = np.argsort(times, kind="stable")
-        t_e = float(times[order[0]])
+        # locate in the order of the brackets, and only while a bracket opens before the earliest crossing found:
+        # a crossing in a later bracket cannot come first, nor be simultaneous with it (its bracket's start was
+        # on the pre-crossing side)
+        by_start = np.argsort(lo, kind="stable")
+        times, t_e = {}, np.inf
+        for idx in by_start:
+            if lo[idx] >= t_e:
+                break
+            times[idx] = _locate(interp, events, hit[idx], lo[idx], hi[idx])
+            t_e = min(t_e, times[idx])
+        order = sorted(times, key=times.get)
+        t_e = float(t_e)
         y_post = interp(t_e)
         segments.append(Segment(t_old, t_e, interp))
         # apply the earliest event and every other one that is simultaneous with it

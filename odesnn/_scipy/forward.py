@@ -24,7 +24,7 @@ def forward_rhs(problem: Problem, y_start, t_start=None):
         x = unpack(net, y)
         dx = dyn.vector_field(net, params, x, inputs(t), zone)
         dc = dyn.running_cost(net, params, x, problem.target(t))
-        return pack(dx, [dc])
+        return pack(dx, dc)
 
     return fun
 

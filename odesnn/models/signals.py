@@ -18,6 +18,8 @@ the array namespace of ``t`` so that the same code runs in NumPy and JAX.
 
 from __future__ import annotations
 
+import bisect
+import functools
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -156,7 +158,28 @@ class Signal:
     def __call__(self, t):
         if self.fn is not None:
             return self.fn(t)
+        if self.kind != "exponential" and isinstance(t, (float, int, np.floating)):
+            return self._at(float(t))
         return interpolate(self.t, self.values, t, self.kind, self.tau)
+
+    @functools.cached_property
+    def _at(self):
+        """The interpolant at a scalar NumPy time, with the grid searched as a list (the SciPy backend calls it at
+        every stage, where ``np.searchsorted``'s overhead is most of the cost); same values as :func:`interpolate`."""
+        grid, values, n, previous = self.t.tolist(), self.values, self.t.size, self.kind == "previous"
+        steps = np.diff(values, axis=0)
+
+        def at(t):
+            if n == 1 or t <= grid[0]:
+                return values[0]
+            if t >= grid[-1]:
+                return values[-1]
+            k = bisect.bisect_right(grid, t) - 1
+            if previous:
+                return values[k]
+            return values[k] + ((t - grid[k]) / (grid[k + 1] - grid[k])) * steps[k]
+
+        return at
 
     def frozen(self, t_start):
         """The signal on the piece of its grid that starts at or before ``t_start``, continued past the piece's end:
