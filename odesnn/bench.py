@@ -13,6 +13,11 @@ Cases
 ``autoencoder`` 30 NIF neurons (±1 thresholds), about 770 spikes per 1200 ms trial,
                 batch 50: forward per trial and gradient / forward.
 ``memory``      peak memory of one gradient for a 4000 ms trial over that for 1000 ms.
+``solvers``     work-precision of the JAX backend's solver and step-size controller choices: for
+                the XOR and auto-encoder networks (batch 8 each), every solver of ``--solvers``
+                with every controller of ``--controllers`` at every tolerance of ``--rtols``:
+                the gradient's error against the tight reference, its time, and the attempted
+                steps per trial (which do not depend on the machine's load).
 ``scipy``       the SciPy backend (the precision reference): 30 NIF neurons at zero gate width
                 (``gate=None``), about 770 spikes in 1200 ms, at the default tolerances: the
                 simulation's time (best of ``--repeat``), its spike-time error against a
@@ -40,8 +45,11 @@ import time
 
 import numpy as np
 
-CASES = ("xor", "xor32", "autoencoder", "memory", "scipy")
-DEFAULT_BATCH = {"xor": 50, "xor32": 1024, "autoencoder": 50, "memory": 1, "scipy": 1}
+CASES = ("xor", "xor32", "autoencoder", "memory", "scipy", "solvers")
+DEFAULT_BATCH = {"xor": 50, "xor32": 1024, "autoencoder": 50, "memory": 1, "scipy": 1, "solvers": 8}
+#: step-size controllers of the ``solvers`` case, ``(pcoeff, icoeff)``: diffrax's default I controller and
+#: the PI controllers its documentation suggests for error estimates that do not vary smoothly
+CONTROLLERS = ((0.0, 1.0), (0.4, 1.0), (0.3, 0.4), (0.2, 0.4), (0.4, 0.3))
 DEFAULT_T1 = {"xor": 1000.0, "xor32": 1000.0, "autoencoder": 1200.0, "scipy": 1200.0}
 
 
@@ -214,7 +222,45 @@ def scipy_case(cfg):
     return rec
 
 
+def solvers_case(cfg):
+    """Work-precision of solver x controller x tolerance on the XOR and auto-encoder networks."""
+    import dataclasses
+
+    import jax
+
+    from odesnn.jax import Options, cast
+
+    batch = cfg.get("batch") or DEFAULT_BATCH["solvers"]
+    rec = dict(case="solvers", device=jax.devices()[0].device_kind, platform=jax.default_backend(), batch=batch,
+               reference="odesnn adjoint, dopri8, rtol = atol = 1e-10", rows=[])
+    for task, t1 in (("xor", 1000.0), ("ae", 1200.0)):
+        net, params, b, model = _setup(task, batch, cfg.get("t1") or t1, "float64")
+        base = Options(max_steps=16384, max_spikes=16384, checkpoint_every=64)
+        p, bb = cast(params, b, base.real_dtype())
+        ref_opts = dataclasses.replace(base, solver="dopri8", rtol=1e-10, atol=1e-10, checkpoint_every=32,
+                                       max_steps=32768)
+        _, _, (_, gref) = _timed(_grad_fn(model, ref_opts), p, bb, repeat=0)
+        for solver in cfg.get("solvers") or ("tsit5", "dopri5"):
+            for pc, ic in cfg.get("controllers") or CONTROLLERS:
+                for rtol in cfg.get("rtols") or (1e-5, 1e-6, 1e-7):
+                    o = dataclasses.replace(base, solver=solver, pcoeff=pc, icoeff=ic, rtol=rtol, atol=rtol)
+                    t, _, (_, g) = _timed(_grad_fn(model, o), p, bb, repeat=2)
+                    row = dict(task="xor" if task == "xor" else "autoencoder", solver=solver, pcoeff=pc, icoeff=ic,
+                               rtol=rtol, gradient_s=t, error=_rel(g, gref))
+                    _counts(_forward_fn(model, o)(p, bb), row)
+                    rec["rows"].append(row)
+                    _note(f"solvers: {row['task']} {solver} P{pc} I{ic} rtol {rtol:g}: {t:.3f} s, error "
+                          f"{row['error']:.2e}, {row['steps_per_trial'] + row['rejected_per_trial']:.0f} attempted "
+                          f"steps per trial")
+    rec.update(odesnn_s=None, baseline=None, baseline_s=None, speedup=None)
+    return rec
+
+
 def run_case(name, cfg):
+    if name == "solvers":
+        rec = solvers_case(cfg)
+        rec["peak_mem_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        return rec
     if name == "scipy":
         rec = scipy_case(cfg)
         rec["peak_mem_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -346,6 +392,9 @@ def main(argv=None):
     ap.add_argument("--ladder", type=float, nargs="*", default=[1e-5, 1e-4, 1e-3],
                     help="xor: looser tolerances of odesnn tried for the equal-accuracy comparison")
     ap.add_argument("--forward-only", action="store_true", help="autoencoder: time the forward only")
+    ap.add_argument("--solvers", nargs="*", default=None, help="solvers: the solvers compared (default tsit5 dopri5)")
+    ap.add_argument("--rtols", type=float, nargs="*", default=None,
+                    help="solvers: the tolerances (rtol = atol) of each (default 1e-5 1e-6 1e-7)")
     ap.add_argument("--repeat", type=int, default=3, help="scipy: simulations timed (the best is reported)")
     ap.add_argument("--options", type=json.loads, default={},
                     help='extra odesnn.jax.Options as JSON, e.g. \'{"solver": "dopri5", "pcoeff": 0.3}\'')
@@ -357,7 +406,8 @@ def main(argv=None):
         return
     cfg = dict(batch=args.batch, t1=args.t1, neurons=args.neurons, rtol=args.rtol, baseline_batch=args.baseline_batch,
                no_baseline=args.no_baseline, no_reference=args.no_reference, ladder=args.ladder,
-               forward_only=args.forward_only, options=args.options, repeat=args.repeat)
+               forward_only=args.forward_only, options=args.options, repeat=args.repeat,
+               solvers=args.solvers, rtols=args.rtols)
     records = []
     for case in args.case or list(CASES):
         names = ["memory:1000", "memory:4000"] if case == "memory" else [case]

@@ -38,7 +38,7 @@ import numpy as np
 from .. import _dynamics as dyn
 from ..models.network import Params, State
 from ._forward import _reset
-from ._model import Model, as_dtype, forward_field, piece_of, signal_at
+from ._model import Model, as_dtype, forward_field, piece_of
 from ._rk import Layout, dense_coeffs, dense_eval, horner, method, rk_step
 
 _GL_X = np.array([0.5 - np.sqrt(15) / 10, 0.5, 0.5 + np.sqrt(15) / 10])
@@ -46,8 +46,7 @@ _GL_W = np.array([5 / 18, 8 / 18, 5 / 18])
 
 
 def _signals(model, trial, k, t):
-    return (signal_at(trial.t_grid, trial.inputs, k, t, model.input_kind, model.input_tau),
-            signal_at(trial.t_grid, trial.targets, k, t, model.target_kind))
+    return model.input_at(trial, k, t), model.target_at(trial, k, t)
 
 
 def _adjoint_field(model: Model, horizon, params, trial, k, fwd_state):

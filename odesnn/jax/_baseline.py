@@ -19,7 +19,7 @@ from .. import _dynamics as dyn
 from ..models.network import State
 from ..models.neurons import QIF
 from ._batch import Batch, Trial
-from ._model import Model, as_dtype, piece_of, signal_at
+from ._model import Model, as_dtype, piece_of
 
 
 def _check(model: Model):
@@ -35,8 +35,8 @@ def _field(model, t, y, args):
     period = th.value - th.reset
     v = th.reset + jnp.mod(x.v - th.reset, period)
     k = piece_of(trial.t_grid, t)
-    i_t = signal_at(trial.t_grid, trial.inputs, k, t, model.input_kind, model.input_tau)
-    o_d = signal_at(trial.t_grid, trial.targets, k, t, model.target_kind)
+    i_t = model.input_at(trial, k, t)
+    o_d = model.target_at(trial, k, t)
     xm = State(v, x.s, x.sf)
     out = dyn.vector_field(model.net, params, xm, i_t), dyn.running_cost(model.net, params, xm, o_d)
     return as_dtype(out, x.v.dtype)

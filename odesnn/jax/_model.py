@@ -8,6 +8,7 @@ physics of its own.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import jax.numpy as jnp
 
@@ -17,12 +18,48 @@ from ..models.network import Network
 from ..models.neurons import NIF, QIF
 from ..models.signals import decay
 
-__all__ = ["Model", "signal_at", "piece_of"]
+__all__ = ["Model", "signal_at", "piece_of", "TimeFunction"]
+
+CALLABLE = "callable"
+#: interpolation kinds of a sampled signal (:mod:`odesnn.models.signals`), and ``callable``: ``fn(t, args)``
+KINDS = ("linear", "previous", "exponential", CALLABLE)
+
+
+@dataclass(frozen=True)
+class TimeFunction:
+    """``fn(t)`` as a callable signal ``(t, args) -> fn(t)`` of a :class:`Model` (args unused): how a
+    :class:`~odesnn.models.signals.Signal` built from a function reaches the JAX backend. Equal (and hashed) by
+    ``fn``, so that the same function compiles once."""
+
+    fn: Callable
+
+    def __call__(self, t, args):
+        return self.fn(t)
 
 
 @dataclass(frozen=True)
 class Model:
     """Network plus the interpolation kinds of the input and target signals.
+
+    Parameters
+    ----------
+    net : Network
+    input_kind, target_kind : {"linear", "previous", "exponential", "callable"}
+        How a trial's ``inputs`` / ``targets`` of the :class:`Batch` are read:
+        samples on the batch's ``t_grid`` (the interpolation kinds of
+        :class:`odesnn.Signal`; the solver stops at every sample time, where
+        the signal has a kink or a jump), or ``"callable"``: the signal is
+        ``input_fn(t, args)`` with ``args`` the trial's ``inputs`` (any shape
+        per trial, e.g. a frequency and a phase), written with ``jax.numpy``.
+        A callable signal adds no stops: the step size follows the tolerance
+        alone. Giving ``input_fn`` / ``target_fn`` implies ``"callable"``.
+    resets : {"auto", "truncate"}
+    input_tau : float, optional
+        The input synapses' time constant of spike-train inputs (``"exponential"``).
+    input_fn, target_fn : callable, optional
+        ``fn(t, args) -> (M,)`` of a callable signal. The model is a static
+        argument of ``jax.jit``: pass the same function object to reuse a
+        compilation.
 
     Attributes
     ----------
@@ -47,6 +84,8 @@ class Model:
     target_kind: str = "linear"
     resets: str = "auto"
     input_tau: float | None = None
+    input_fn: Callable | None = None
+    target_fn: Callable | None = None
 
     @property
     def signals_jump(self) -> bool:
@@ -55,6 +94,17 @@ class Model:
         return self.input_kind in ("previous", "exponential") or self.target_kind == "previous"
 
     def __post_init__(self):
+        for name in ("input", "target"):
+            kind, fn = getattr(self, f"{name}_kind"), getattr(self, f"{name}_fn")
+            if fn is not None and kind == "linear":  # the default kind: a function given means a callable signal
+                object.__setattr__(self, f"{name}_kind", kind := CALLABLE)
+            if kind not in KINDS:
+                raise ValueError(f"`{name}_kind`={kind!r} unknown; known: {KINDS}")
+            if (kind == CALLABLE) != (fn is not None):
+                raise ValueError(f"`{name}_kind`={kind!r} and `{name}_fn`={fn!r}: a callable {name} needs "
+                                 f"`{name}_fn(t, args)`, and only a callable {name} takes one")
+            if fn is not None and not callable(fn):
+                raise TypeError(f"`{name}_fn` must be callable as fn(t, args), got {type(fn).__name__}")
         if self.resets not in ("auto", "truncate"):
             raise ValueError(f"`resets`={self.resets!r} unknown; known: 'auto', 'truncate'")
         if self.net.cost.has_spike_terms:
@@ -74,6 +124,14 @@ class Model:
     def thresholds(self):
         return self.net.neuron.thresholds
 
+    def input_at(self, trial, k, t):
+        """The trial's input at ``t`` (``k``: the grid piece frozen at the start of the step)."""
+        return signal_at(trial.t_grid, trial.inputs, k, t, self.input_kind, self.input_tau, self.input_fn)
+
+    def target_at(self, trial, k, t):
+        """The trial's target at ``t`` (``k`` as for :meth:`input_at`)."""
+        return signal_at(trial.t_grid, trial.targets, k, t, self.target_kind, None, self.target_fn)
+
 
 def piece_of(t_grid, t):
     """Index ``k`` of the grid interval ``[t_k, t_{k+1})`` holding ``t`` (-1 before the grid)."""
@@ -87,13 +145,16 @@ def next_stop(t_grid, k, t_end):
     return jnp.minimum(nxt, t_end)
 
 
-def signal_at(t_grid, values, k, t, kind, tau=None):
+def signal_at(t_grid, values, k, t, kind, tau=None, fn=None):
     """Samples ``values`` (T, M) interpolated at ``t`` within the frozen grid piece ``k``.
 
     Freezing the piece (from the start of the step) means a step's trial
     stages never see the kink or jump at the next sample time, which the step
-    does not cross.
+    does not cross. A ``callable`` signal is ``fn(t, values)``: ``values`` are
+    then the trial's arguments of the function, of any shape.
     """
+    if kind == CALLABLE:
+        return fn(t, values)
     T = t_grid.shape[0]
     if kind == "exponential":  # spike trains: the sample at or before t, decayed exactly
         return decay(t_grid, values, k, t, tau)
@@ -112,8 +173,8 @@ def forward_field(model: Model, t, y, args):
     x, _ = y
     params, trial, k = args
     net = model.net
-    i_t = signal_at(trial.t_grid, trial.inputs, k, t, model.input_kind, model.input_tau)
-    o_d = signal_at(trial.t_grid, trial.targets, k, t, model.target_kind)
+    i_t = model.input_at(trial, k, t)
+    o_d = model.target_at(trial, k, t)
     dx = dyn.vector_field(net, params, x, i_t)
     dc = dyn.running_cost(net, params, x, o_d)
     return as_dtype((dx, dc), x.v.dtype)

@@ -11,7 +11,7 @@ from .._problem import Problem
 from .._solution import RESULTS, SimulationError, Solution
 from ._batch import Batch, batch_from_problems
 from ._gradient import per_trial_gradients, trial_costs, trial_outputs
-from ._model import Model
+from ._model import CALLABLE, Model, TimeFunction
 from . import _rate
 from ._options import make_options
 from ._run import cast, forward_jit
@@ -29,7 +29,9 @@ def _as_batch(problem_or_batch, model=None):
         raise TypeError(f"`problem_or_batch` must be an odesnn.Problem (odesnn.make_problem), a non-empty list of "
                         f"them, or an odesnn.jax.Batch, got {show(problem_or_batch)}")
     batch, kinds = batch_from_problems(problems)
-    return batch, Model(problems[0].net, *kinds, input_tau=problems[0].inputs.tau)
+    first = problems[0]
+    fns = [None if kind != CALLABLE else TimeFunction(sig.fn) for kind, sig in zip(kinds, (first.inputs, first.target))]
+    return batch, Model(first.net, *kinds, input_tau=first.inputs.tau, input_fn=fns[0], target_fn=fns[1])
 
 
 def simulate(problem_or_batch, *, params=None, model=None, t_eval=None, throw=True, options=None, **kw) -> Solution:

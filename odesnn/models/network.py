@@ -227,14 +227,19 @@ class Network:
         self.check_memory()
         if w_self != 0.0 and not self.W_mask_array.diagonal().all():
             raise ValueError(f"`w_self`={w_self!r} needs a W mask with a free diagonal, got W_mask={self.W_mask!r}")
-        W = w_scale * rng.standard_normal((N, N)) / np.sqrt(N) * self.W_mask_array
-        W = W + w_self * np.diag((np.arange(N) < round(w_self_fraction * N)).astype(float))
-        Wf = wf_scale * rng.standard_normal((N, self.n_fast)) / np.sqrt(N) * self.Wf_mask_array
-        U = u_scale * rng.standard_normal((N, M)) / np.sqrt(max(M, 1))
-        if u_sphere and M > 0:
-            U = u_scale * U / np.maximum(np.linalg.norm(U, axis=1, keepdims=True), 1e-300)
-        O = o_scale * rng.standard_normal((K, N)) / np.sqrt(N)
-        I0 = i0_mean + i0_scale * rng.standard_normal(N)
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused below, naming the scale
+            W = w_scale * rng.standard_normal((N, N)) / np.sqrt(N) * self.W_mask_array
+            W = W + w_self * np.diag((np.arange(N) < round(w_self_fraction * N)).astype(float))
+            Wf = wf_scale * rng.standard_normal((N, self.n_fast)) / np.sqrt(N) * self.Wf_mask_array
+            U = u_scale * rng.standard_normal((N, M)) / np.sqrt(max(M, 1))
+            if u_sphere and M > 0:
+                U = u_scale * U / np.maximum(np.linalg.norm(U, axis=1, keepdims=True), 1e-300)
+            O = o_scale * rng.standard_normal((K, N)) / np.sqrt(N)
+            I0 = i0_mean + i0_scale * rng.standard_normal(N)
+        for name, scale, value in (("w_scale", w_scale, W), ("wf_scale", wf_scale, Wf), ("u_scale", u_scale, U),
+                                   ("o_scale", o_scale, O), ("i0_scale", i0_scale, I0)):
+            if not np.all(np.isfinite(value)):  # a finite scale near the float limit overflows
+                raise ValueError(f"`{name}`={scale!r} is too large: the parameters it scales overflow to inf")
         return Params(W, Wf, U, O, I0)
 
     def check_memory(self, copies=2):
