@@ -140,29 +140,6 @@ def make_solver(method, fun, t0, y0, t1, rtol, atol, first_step=None, max_step=n
     return METHODS[method](fun, t0, y0, t1, rtol=rtol, atol=atol, max_step=max_step, **kw)
 
 
-def _component(interp, n):
-    """``t -> interp(t)[n]``: one component of a step's dense output.
-
-    For DOP853 (the default method) the polynomial of that component alone is
-    evaluated, with the operations of SciPy's own evaluation in the same order,
-    so the value is the same to the last bit; other dense outputs are evaluated
-    whole.
-    """
-    if type(interp) is Dop853DenseOutput:
-        coefs = [float(c) for c in interp.F[::-1, n]]
-        t_old, step, y_old = interp.t_old, interp.h, float(interp.y_old[n])
-
-        def value(t):
-            x = (t - t_old) / step
-            y = 0.0
-            for i, c in enumerate(coefs):
-                y = (y + c) * (x if i % 2 == 0 else 1 - x)
-            return y + y_old
-
-        return value
-    return lambda t: interp(t)[n]
-
-
 _FRACTIONS = np.linspace(0.0, 1.0, N_SAMPLES + 2)
 
 
@@ -212,23 +189,6 @@ def _component(interp, n):
 
         return value
     return lambda t: interp(t)[n]
-
-
-def _voltages(interp, ts, n_v):
-    """``interp(ts)[:n_v].T``, the first ``n_v`` components (the voltages) at times ``ts``; for DOP853 only those are
-    evaluated, with SciPy's operations in the same order (the same values to the last bit)."""
-    if type(interp) is not Dop853DenseOutput:
-        return np.asarray(interp(ts))[:n_v].T
-    x = ((ts - interp.t_old) / interp.h)[:, None]
-    y = np.zeros((ts.size, n_v))
-    for i, f in enumerate(interp.F[::-1, :n_v]):
-        y += f
-        if i % 2 == 0:
-            y *= x
-        else:
-            y *= 1 - x
-    y += interp.y_old[:n_v]
-    return y
 
 
 def _locate(interp, events, e, a, b):
