@@ -104,6 +104,25 @@ def test_float32_gradient():
         assert rel(g, r) < 1e-3, name
 
 
+def test_float32_by_default_without_x64_says_so():
+    """With jax_enable_x64 off, the default dtype is float32 and a warning says so; asking for it is silent."""
+    import warnings
+
+    import jax
+
+    from odesnn.jax import Options
+
+    with jax.enable_x64(False):
+        with pytest.warns(UserWarning, match=r"float32 because jax_enable_x64 is off \(rtol=1e-06"):
+            assert Options().real_dtype() == jnp.float32
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert Options(dtype="float32").real_dtype() == jnp.float32
+        with pytest.raises(ValueError, match="float64.*jax_enable_x64"):
+            Options(dtype="float64").real_dtype()
+    assert Options().real_dtype() == jnp.float64
+
+
 def test_jax_grad_of_loss_is_the_adjoint_and_matches_autodiff_through_solver():
     """jax.grad through the custom_vjp equals autodiff through diffeqsolve (RecursiveCheckpointAdjoint)."""
     pbs = [case("qif", seed=s) for s in (0, 1, 2)]

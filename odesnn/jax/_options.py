@@ -6,6 +6,7 @@ An :class:`Options` is hashable, so that it can be a static argument of
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import diffrax
@@ -73,7 +74,9 @@ class Options:
         where the exact per-trial gradient grows with the Lyapunov exponent
         over the trial. Not the gradient of any cost; use it knowingly.
     dtype : {"float64", "float32"} or None
-        Floating type (default: float64 if ``jax_enable_x64`` is on).
+        Floating type. None (default): float64 if ``jax_enable_x64`` is on;
+        otherwise float32, with a ``UserWarning`` (the default tolerances are
+        set for float64; pass ``dtype="float32"`` to choose it knowingly).
     """
 
     solver: str = "tsit5"
@@ -133,7 +136,13 @@ class Options:
             if not jax.config.jax_enable_x64:
                 raise ValueError("`dtype`='float64' needs jax.config.update('jax_enable_x64', True)")
             return jnp.float64
-        return jnp.float64 if jax.config.jax_enable_x64 else jnp.float32
+        if jax.config.jax_enable_x64:
+            return jnp.float64
+        warnings.warn(f"odesnn.jax computes in float32 because jax_enable_x64 is off (rtol={self.rtol!r}, "
+                      f"atol={self.atol!r}; float32 resolves 1.2e-7). For float64, call "
+                      "jax.config.update('jax_enable_x64', True) first; to choose float32, pass dtype='float32'",
+                      UserWarning, stacklevel=2)
+        return jnp.float32
 
 
 def make_options(options=None, **kwargs) -> Options:
