@@ -167,7 +167,20 @@ def adjoint_field(net: Network, params: Params, x: State, i_t, o_d, p: State, zo
     With a ``horizon`` (ms) the adjoint is discounted (:func:`discounted`, sign +1).
     """
     I = current(net, params, x.s, x.sf, i_t)
-    cv, a, cw = net.neuron.vjp(x.v, I, x.w, p.v, p.w)
+    return _adjoint_field(net, params, x, o_d, p, net.neuron.vjp(x.v, I, x.w, p.v, p.w), zone, horizon)
+
+
+def adjoint_field_and_density(net: Network, params: Params, x: State, i_t, o_d, p: State, zone=None,
+                              horizon=None) -> tuple[State, Params]:
+    """:func:`adjoint_field` and :func:`gradient_density` at one point, sharing the current and the neuron's VJP
+    (the right-hand side of an adjoint that carries its gradient quadrature)."""
+    I = current(net, params, x.s, x.sf, i_t)
+    vjp = net.neuron.vjp(x.v, I, x.w, p.v, p.w)
+    return _adjoint_field(net, params, x, o_d, p, vjp, zone, horizon), _density(net, params, x, i_t, o_d, vjp[1])
+
+
+def _adjoint_field(net, params, x, o_d, p, vjp, zone, horizon) -> State:
+    cv, a, cw = vjp
     dps = (p.s - _masked(net, params.W, "W").T @ a - cost_grad_s(net, params, x, o_d)) / net.tau
     if net.tau_f is None:
         dpf = p.sf * 0.0
@@ -188,9 +201,12 @@ def current_sensitivity(net: Network, x: State, I, p: State):
 
 def gradient_density(net: Network, params: Params, x: State, i_t, o_d, p: State) -> Params:
     """Integrand of ``dC/dθ = ∫ ∂H/∂θ dt`` for each parameter group."""
-    xp = namespace(x.v, p.v, i_t)
     I = current(net, params, x.s, x.sf, i_t)
-    a = current_sensitivity(net, x, I, p)
+    return _density(net, params, x, i_t, o_d, current_sensitivity(net, x, I, p))
+
+
+def _density(net, params, x, i_t, o_d, a) -> Params:
+    xp = namespace(x.v, a, i_t)
     o = output(params, x.s)
     dW = xp.outer(a, x.s)
     if net.W_mask != "full":

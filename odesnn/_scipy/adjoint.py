@@ -61,8 +61,7 @@ def adjoint(fwd: Solution, *, method=None, rtol=None, atol=None, horizon=None) -
             x = unpack(net, piece(t))
             p = unpack(net, z)
             i_t, o_d = inputs(t), problem.target(t)
-            dp = dyn.adjoint_field(net, params, x, i_t, o_d, p, zone, horizon)
-            g = dyn.gradient_density(net, params, x, i_t, o_d, p)
+            dp, g = dyn.adjoint_field_and_density(net, params, x, i_t, o_d, p, zone, horizon)
             return np.concatenate([pack(dp), -g.W.ravel(), -g.Wf.ravel(), -g.U.ravel(), -g.O.ravel(), -g.I0])
 
         return fun
