@@ -22,13 +22,13 @@ from ._width_sweep import width_sweep as width_sweep
 from ._width_sweep import write_width_sweep as write_width_sweep
 from .models import ALIF as ALIF
 from .models import LIF as LIF
-from .models import AdEx as AdEx
-from .models import Izhikevich as Izhikevich
 from .models import NIF as NIF
 from .models import QIF as QIF
+from .models import AdEx as AdEx
 from .models import Cost as Cost
 from .models import FirstSpikeCost as FirstSpikeCost
 from .models import Gate as Gate
+from .models import Izhikevich as Izhikevich
 from .models import Network as Network
 from .models import NeuronModel as NeuronModel
 from .models import Params as Params

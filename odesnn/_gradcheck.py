@@ -17,9 +17,9 @@ from ._fd import (
 )
 from ._io import save, save_npz
 from ._problem import make_problem
+from .models.adaptive import ALIF, AdEx, Izhikevich
 from .models.gates import Gate
 from .models.network import Network, Params
-from .models.adaptive import ALIF, AdEx, Izhikevich
 from .models.neurons import LIF, NIF, QIF
 from .models.signals import Signal
 

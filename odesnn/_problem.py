@@ -30,7 +30,7 @@ class Problem:
         ts = np.unique(np.concatenate(grids))
         return ts[(ts > self.t0) & (ts < self.t1)]
 
-    def with_params(self, params) -> "Problem":
+    def with_params(self, params) -> Problem:
         return Problem(self.net, self.net.check_params(params), self.inputs, self.target, self.x0, self.t0, self.t1)
 
 

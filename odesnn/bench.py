@@ -338,7 +338,8 @@ def _xor_baseline(rec, cfg, model, opts, p, bb, g):
     B = cfg.get("baseline_batch") or rec["batch"]
     rtol = opts.rtol
     sub = bb if B == rec["batch"] else jax.tree.map(lambda a: a[:B], bb)._replace(t_grid=bb.t_grid, t_span=bb.t_span)
-    rec["baseline"] = f"jax.grad through diffeqsolve, RecursiveCheckpointAdjoint ({opts.solver}, rtol {rtol:g}), batch {B}"
+    rec["baseline"] = (f"jax.grad through diffeqsolve, RecursiveCheckpointAdjoint ({opts.solver}, rtol {rtol:g}), "
+                       f"batch {B}")
     rec["baseline_batch"] = B
 
     def base(p, b, rtol=rtol):

@@ -69,7 +69,8 @@ def _cmd_gradcheck(args):
 
 
 def _add_width_sweep(sub):
-    p = sub.add_parser("width-sweep", help="one random network's cost, spikes and gradient as the gate width Δ goes to 0",
+    p = sub.add_parser("width-sweep",
+                       help="one random network's cost, spikes and gradient as the gate width Δ goes to 0",
                        description="Gate width Δ over a geometric sequence down to 0 on one random network and input "
                                    "(the SciPy adjoint at each width); grad_rel_diff is the gradient's relative "
                                    "distance from the Δ = 0 gradient. Writes OUT/sweep.json and OUT/width_sweep.png.")
@@ -365,7 +366,8 @@ def _cmd_tolerance(args):
           f"{'step cosine':>12} {'cost error':>11} {'seconds':>8}")
     for r in records:
         print(f"  {r['rtol']:>8.0e} {r['v0_shift']:>9.0e} {r['cosine_median']:>14.4f} {r['cosine_min']:>11.4f} "
-              f"{r['norm_ratio_median']:>11.3f} {r['batch_cosine']:>12.4f} {r['cost_error']:>11.2e} {r['seconds']:>8.2f}")
+              f"{r['norm_ratio_median']:>11.3f} {r['batch_cosine']:>12.4f} {r['cost_error']:>11.2e} "
+              f"{r['seconds']:>8.2f}")
     return 0
 
 

@@ -56,7 +56,8 @@ def test_zero_width_gradients_match_eventax():
     assert st.n_spikes >= 9
 
     model = eventax_model()
-    times = np.asarray(model.spikes_until_t(None, T, max_spikes=12))  # (neuron, slot), inf past the last spike (12 in all at most)
+    # (neuron, slot), inf past the last spike (12 in all at most)
+    times = np.asarray(model.spikes_until_t(None, T, max_spikes=12))
     mask = np.isfinite(times)
     assert mask.sum() == st.n_spikes
     order = np.array([int(np.argmin(np.abs(st.times - t))) for t in times[mask]])  # eventax's order -> odesnn's

@@ -23,7 +23,8 @@ def load(name):
 
 def test_every_example_has_a_main_and_a_smoke_test():
     tested = {"gate_demo", "gradient_check", "custom_neuron", "spike_timing", "make_doc_figures",
-              "train_autoencoder", "xor", "first_spike", "poisson_inputs"}  # first_spike: tests/test_first_spike_example.py
+              # first_spike: tests/test_first_spike_example.py
+              "train_autoencoder", "xor", "first_spike", "poisson_inputs"}
     found = {p.stem for p in EXAMPLES.glob("*.py")}
     assert tested <= found
     missing = found - tested

@@ -25,7 +25,8 @@ def runaway_network():
 def test_event_cap_raises_with_time_neuron_and_count():
     net, params = runaway_network()
     start = time.perf_counter()
-    with pytest.raises(odesnn.SimulationError, match=r"max_events=300 exceeded at t=.* ms \(neuron \d+ had \d+ events\)"):
+    with pytest.raises(odesnn.SimulationError,
+                       match=r"max_events=300 exceeded at t=.* ms \(neuron \d+ had \d+ events\)"):
         odesnn.simulate(net, params, t_span=(0, 1000.0), max_events=300, max_rate=None)  # the cap, not the rate
     assert time.perf_counter() - start < 30
 
@@ -229,7 +230,8 @@ def test_a_step_failure_names_the_fastest_neuron_and_its_speed():
     sol = odesnn.simulate(net, params, t_span=(0, 100.0), throw=False)
     assert sol.status == -1
     assert re.search(r"integration step failed at t=[0-9.]+ ms: .* Neuron 0 has the fastest voltage there, "
-                     r"dv/dt=[0-9.e+]+ per ms at v=0\.99[0-9]*, [0-9.e-]+ from its threshold 1", sol.message), sol.message
+                     r"dv/dt=[0-9.e+]+ per ms at v=0\.99[0-9]*, [0-9.e-]+ from its threshold 1",
+                     sol.message), sol.message
 
 
 def test_jax_rate_guard_stops_a_runaway_network_at_the_defaults():
@@ -262,7 +264,8 @@ def test_jax_rate_guard_stops_a_zeno_neuron_at_the_defaults():
 
 def test_jax_gradient_of_a_loss_on_a_failed_trial_is_nan_not_the_simulated_parts():
     """A trial that fails (here its spike buffer fills) has cost NaN; a loss that depends on it gets a NaN
-    gradient, while a loss on the other trials keeps their exact gradient (the SciPy adjoint of the good trial alone)."""
+    gradient, while a loss on the other trials keeps their exact gradient (the SciPy adjoint of the good trial
+    alone)."""
     import jax
     import jax.numpy as jnp
 

@@ -30,20 +30,10 @@ def test_spike_train_bad_inputs_are_named():
         odesnn.Signal.spike_trains([[1.0, np.nan]])
 
 
-def test_adjoint_matches_forward_sensitivity_with_spike_inputs():
-    from odesnn._scipy.adjoint import adjoint
-    from odesnn._scipy.forward import simulate
-    from odesnn._scipy.sensitivity import forward_sensitivity
-
+def test_adjoint_matches_forward_sensitivity_with_spike_inputs(assert_adjoint_matches_forward):
     problem = random_problem("izhikevich", "smooth", neurons=4, duration=60.0, seed=0, inputs="spikes")
     assert problem.inputs.kind == "exponential" and problem.inputs.t.size >= 10
-    sol = simulate(problem, rtol=1e-12, atol=1e-12)
-    assert sol.n_spikes >= 20
-    adj = adjoint(sol).grads
-    fwd = forward_sensitivity(problem, rtol=1e-12, atol=1e-12).grads
-    for name in ("W", "Wf", "U", "O", "I0"):
-        a, b = getattr(adj, name), getattr(fwd, name)
-        assert np.linalg.norm(a - b) <= BOUNDS["adjoint_vs_forward"] * np.linalg.norm(b), name
+    assert_adjoint_matches_forward(problem)
 
 
 def test_jax_matches_scipy_with_spike_inputs():

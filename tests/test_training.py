@@ -22,7 +22,8 @@ SMALL = {"n_neurons": 6, "duration": 100.0, "batch_size": 2, "steps": 6, "checkp
 
 
 def _train_cmd(out, config, resume=False):
-    cmd = [sys.executable, "-m", "odesnn", "train", "autoencoder", "--quick", "--config", str(config), "--out", str(out)]
+    cmd = [sys.executable, "-m", "odesnn", "train", "autoencoder", "--quick", "--config", str(config),
+           "--out", str(out)]
     return cmd + (["--resume"] if resume else [])
 
 
@@ -111,8 +112,8 @@ def _killed_in_step_then_resumed(cfg, out, step):
 
 
 def test_non_finite_batch_is_skipped_and_params_stay_finite(tmp_path):
-    cfg = default_config("autoencoder", quick=True, steps=5, checkpoint_every=2, **{k: v for k, v in SMALL.items()
-                                                                                   if k not in ("steps", "checkpoint_every")})
+    small = {k: v for k, v in SMALL.items() if k not in ("steps", "checkpoint_every")}
+    cfg = default_config("autoencoder", quick=True, steps=5, checkpoint_every=2, **small)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         net, params = train(cfg, tmp_path, loss_and_grad=_fake_loss_and_grad({1, 3}), progress=False)

@@ -100,7 +100,8 @@ def test_a_masked_entry_set_by_the_user_is_refused_by_name(W_mask, Wf_mask, grou
     value = getattr(good, group).copy()
     value[entry] = 0.25
     bad = good._replace(**{group: value})
-    match = rf"params\.{group}.*{group}_mask`='{W_mask if group == 'W' else Wf_mask}'.*\({entry[0]}, {entry[1]}\) = 0\.25"
+    mask = W_mask if group == "W" else Wf_mask
+    match = rf"params\.{group}.*{group}_mask`='{mask}'.*\({entry[0]}, {entry[1]}\) = 0\.25"
     with pytest.raises(ValueError, match=match):
         odesnn.simulate(net, bad, t_span=(0.0, 1.0))
     with pytest.raises(ValueError, match=match):

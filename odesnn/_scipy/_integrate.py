@@ -289,7 +289,8 @@ def _integrate_events(fun_from, t0, t1, y0, events, on_event, *, method, rtol, a
         attempts_nfev = solver.nfev - nfev0
         if solver.status == "failed":
             status, message = -1, f"integration step failed at t={solver.t:.12g} ms: {msg}"
-            probe = solver.fun(solver.t + 0.5 * abs(solver.h_abs or 0.0), solver.y) if hasattr(solver, "h_abs") else None
+            probe = (solver.fun(solver.t + 0.5 * abs(solver.h_abs or 0.0), solver.y) if hasattr(solver, "h_abs")
+                     else None)
             if probe is not None and not np.all(np.isfinite(probe)):
                 bad = int(np.flatnonzero(~np.isfinite(probe))[0])
                 message += f" The vector field is not finite just after t={solver.t:.12g} ms (state component {bad})."

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _dynamics as dyn
+from .._checks import check_number
 from .._problem import Problem, pack, state_size, unpack
 from .._solution import RESULTS, Solution
-from .._checks import check_number
 from ._integrate import DEFAULT_MAX_RATE, THRESHOLD, DenseSolution, Events, integrate_events
 
 DEFAULTS = dict(method="DOP853", rtol=1e-10, atol=1e-12)
@@ -90,7 +90,8 @@ def simulate(problem: Problem, *, method="DOP853", rtol=1e-10, atol=1e-12, t_eva
     phi = dyn.spike_cost(net, spike_times, spike_neurons, spike_signs, (problem.t0, problem.t1))[0]
     y_end = _end_state(segments, records, y0)
     return Solution(
-        t=t_out, v=xs.v.T, s=xs.s.T, sf=xs.sf.T, w=None if xs.w is None else np.moveaxis(xs.w, -1, 0), o=(problem.params.O @ xs.s).T,
+        t=t_out, v=xs.v.T, s=xs.s.T, sf=xs.sf.T, w=None if xs.w is None else np.moveaxis(xs.w, -1, 0),
+        o=(problem.params.O @ xs.s).T,
         spike_times=spike_times, spike_neurons=spike_neurons, spike_signs=spike_signs,
         cost=float(y_end[n]) + phi,
         stats=stats.as_dict(), status=status, message=message if status else RESULTS[0],

@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import _dynamics as dyn
 from ..models.network import State
-from ._common import _GAUSS, _dense, _problem, _state_slices, _windows, _neuron_index
+from ._common import _GAUSS, _dense, _neuron_index, _problem, _state_slices, _windows
 
 
 class SpikeContributions(NamedTuple):

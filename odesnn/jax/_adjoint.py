@@ -142,7 +142,7 @@ def backward(model: Model, opts, params, trial, fwd, t_span):
     """Adjoint gradient of one trial's cost: ``(Params, State)`` for the parameters and the initial state."""
     net = model.net
     m = method(opts.solver)
-    K, N, J = opts.checkpoint_every, net.n_neurons, len(model.thresholds)
+    K, N = opts.checkpoint_every, net.n_neurons
     M = opts.adjoint_substeps
     dtype = trial.t_grid.dtype
     m_aux = net.neuron.n_aux

@@ -18,9 +18,8 @@ import numpy as np
 
 from .._checks import as_float_array, check_integer
 from .._problem import Problem, check_t_span, has_grid
+from ..models.network import Network, State
 from ._model import CALLABLE
-from ..models.network import Network
-from ..models.network import State
 
 __all__ = ["Batch", "batch_from_problems"]
 

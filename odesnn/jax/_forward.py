@@ -274,7 +274,7 @@ def locate_batch(opts, levels, steps: _Step):
 
     def compact():
         (idx,) = jnp.nonzero(flat, size=cap, fill_value=0)
-        bi, ji, ni = idx // (J * N), (idx // N) % J, idx % N
+        bi, ni = idx // (J * N), idx % N
         th = ev.locate(coef[bi, :, ni].T, lv.reshape(-1)[idx], a.reshape(-1)[idx], b.reshape(-1)[idx],
                        opts.root_iters)
         valid = jnp.arange(cap) < count

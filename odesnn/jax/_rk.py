@@ -101,7 +101,7 @@ def _fit_dense(solver, n_stages):
     raise ValueError(f"the interpolant of {type(solver).__name__} is not a polynomial of degree <= 10")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def method(name: str) -> Method:
     """The :class:`Method` of one of :data:`odesnn.jax._options.SOLVERS`."""
     from ._options import SOLVERS

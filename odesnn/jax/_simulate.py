@@ -9,10 +9,10 @@ import numpy as np
 from .._checks import as_float_array, check_bool, show
 from .._problem import Problem
 from .._solution import RESULTS, SimulationError, Solution
+from . import _rate
 from ._batch import Batch, batch_from_problems
 from ._gradient import per_trial_gradients, trial_costs, trial_outputs
 from ._model import CALLABLE, Model, TimeFunction
-from . import _rate
 from ._options import make_options
 from ._run import cast, forward_jit
 

@@ -161,7 +161,8 @@ class Network:
     def __post_init__(self):
         for name in ("n_neurons", "n_inputs", "n_outputs"):
             val = getattr(self, name)
-            if not isinstance(val, (int, np.integer)) or isinstance(val, bool) or val < (1 if name == "n_neurons" else 0):
+            least = 1 if name == "n_neurons" else 0
+            if not isinstance(val, (int, np.integer)) or isinstance(val, bool) or val < least:
                 raise ValueError(f"`{name}` must be a {'positive' if name == 'n_neurons' else 'non-negative'} integer, "
                                  f"got {show(val)}")
         check_neuron(self.neuron)

@@ -459,7 +459,7 @@ def check_neuron(neuron) -> None:
         aux = None if aux is None else np.asarray(aux, dtype=float)
     except Exception as exc:  # noqa: BLE001 - any failure of user code is reported with its cause
         raise TypeError(f"`neuron`: {kind}.{call} fails on NumPy arrays v = I = zeros(2)"
-                        f"{', w = zeros((%d, 2))' % m if m else ''}: {type(exc).__name__}: {exc}") from exc
+                        f"{f', w = zeros(({m}, 2))' if m else ''}: {type(exc).__name__}: {exc}") from exc
     if value.shape != (2,):
         raise TypeError(f"`neuron`: {kind}.f must return one value per neuron (shape (2,) for two), "
                         f"got shape {value.shape}")

@@ -128,9 +128,10 @@ def average_runs(runs, out=None):
     best network ``DIR/best``, or a run in progress: its last checkpoint), as :func:`load_run` reads
     it. Runs that started from one network (``init_from``) on different batches (``seed``) move it
     by a shared drift plus noise of their own; the average keeps the drift and shrinks the noise,
-    much as one stage on larger batches would, while the runs need not share a process. Every parameter group is averaged, so a group
-    that no run trains stays as it was. The result keeps the first run's training configuration,
-    so ``odesnn evaluate`` scores it on that run's task, and ``out/average.json`` lists the runs.
+    much as one stage on larger batches would, while the runs need not share a process. Every
+    parameter group is averaged, so a group that no run trains stays as it was. The result keeps
+    the first run's training configuration, so ``odesnn evaluate`` scores it on that run's task, and
+    ``out/average.json`` lists the runs.
 
     Raises
     ------
