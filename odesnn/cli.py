@@ -251,6 +251,8 @@ def _add_pick(sub):
     p.add_argument("--refit-readout", type=int, default=300, metavar="N",
                    help="refit each readout to N fresh trials of the seed before scoring (0: the trained readout)")
     p.add_argument("--trials", type=int, default=200, help="test trials per seed")
+    p.add_argument("--jobs", type=int, default=1, metavar="J",
+                   help="scorings made at once (one process and about one CPU core each)")
     p.add_argument("--json", action="store_true", help="print the whole record as JSON")
     p.set_defaults(func=_cmd_pick)
 
@@ -266,7 +268,8 @@ def _cmd_pick(args):
 
     jax.config.update("jax_enable_x64", True)
     try:
-        result = pick_runs(args.runs, args.seeds, args.top, args.refit_readout or None, args.trials, log=progress)
+        result = pick_runs(args.runs, args.seeds, args.top, args.refit_readout or None, args.trials, log=progress,
+                           jobs=args.jobs)
     except (ValueError, FileNotFoundError, RuntimeError) as exc:
         raise SystemExit(f"odesnn pick: {exc}") from None
     if args.json:
@@ -294,6 +297,9 @@ def _add_reproduce(sub):
     p.add_argument("--quick", action="store_true", help="a smoke run of under a minute (the same steps, tiny)")
     p.add_argument("--candidates", type=int, default=None, metavar="N",
                    help="xor: how many 8-step candidate stages the pick chooses among (default: the recipe's 56)")
+    p.add_argument("--jobs", type=int, default=1, metavar="J",
+                   help="xor: candidate stages trained, and pick scorings made, at once (one process and about "
+                        "one CPU core each; the result does not depend on it)")
     p.set_defaults(func=_cmd_reproduce)
 
 
@@ -305,7 +311,9 @@ def _cmd_reproduce(args):
     jax.config.update("jax_enable_x64", True)
     if args.candidates is not None and args.name != "xor":
         raise SystemExit(f"odesnn reproduce: --candidates is for xor, not {args.name}")
-    summary = reproduce(args.name, args.out, args.quick, candidates=args.candidates)
+    if args.jobs != 1 and args.name != "xor":
+        raise SystemExit(f"odesnn reproduce: --jobs is for xor, not {args.name}")
+    summary = reproduce(args.name, args.out, args.quick, candidates=args.candidates, jobs=args.jobs)
     print(json.dumps(summary, indent=2, default=float))
     return 0
 

@@ -37,7 +37,7 @@ from odesnn.analysis import (
 )
 from odesnn.models import FirstSpikeCost
 from odesnn.tasks import SinusoidTask, XORTask, autoencoder, evaluate, pick_runs, predictive, reproduce, xor
-from odesnn.training import TrainConfig, average_runs, default_config, load_run, train
+from odesnn.training import TrainConfig, average_runs, default_config, load_run, map_jobs, train
 
 
 class Ctx:
@@ -603,6 +603,13 @@ CASES = [
     ("reproduce candidates for the auto-encoder", lambda c: reproduce("autoencoder", c.fresh("r"), candidates=3), V,
      ["candidates", "3", "autoencoder"]),
     ("reproduce out=5", lambda c: reproduce("gate", 5), T, ["out", "5"]),
+    ("reproduce jobs=0", lambda c: reproduce("xor", c.fresh("r"), jobs=0), V, ["jobs", "0"]),
+    ("reproduce jobs for the auto-encoder", lambda c: reproduce("autoencoder", c.fresh("r"), jobs=2), V,
+     ["jobs", "2", "autoencoder"]),
+    ("pick_runs jobs=0", lambda c: pick_runs(["a"], jobs=0), V, ["jobs", "0"]),
+    ("map_jobs jobs=0", lambda c: map_jobs(print, [()], jobs=0), V, ["jobs", "0"]),
+    ("map_jobs fn=None", lambda c: map_jobs(None, [()]), T, ["fn", "None"]),
+    ("map_jobs on_result=1", lambda c: map_jobs(print, [()], on_result=1), T, ["on_result", "1"]),
     # -- analysis ------------------------------------------------------------------------------------------------
     ("firing_rates of a string", lambda c: firing_rates("sol"), T, ["sol", "str"]),
     ("firing_rates sign=2", lambda c: firing_rates(c.sol, sign=2), V, ["sign", "2"]),
@@ -695,6 +702,9 @@ CASES = [
     ("cli average without runs", lambda c: _run_cli(["average", "--out", str(c.fresh("o"))]), SystemExit,
      ["RUN"]),
     ("cli pick --top 0", lambda c: _run_cli(["pick", "a", "--top", "0"]), SystemExit, ["odesnn pick", "top", "0"]),
+    ("cli pick --jobs 0", lambda c: _run_cli(["pick", "a", "--jobs", "0"]), SystemExit, ["odesnn pick", "jobs", "0"]),
+    ("cli reproduce gate --jobs 2", lambda c: _run_cli(["reproduce", "gate", "--jobs", "2"]), SystemExit,
+     ["--jobs", "gate"]),
     ("cli pick --seeds -1", lambda c: _run_cli(["pick", "a", "--seeds", "-1"]), SystemExit,
      ["odesnn pick", "seeds[0]", "-1"]),
     ("cli reproduce mnist", lambda c: _run_cli(["reproduce", "mnist"]), SystemExit, ["name", "'mnist'"]),

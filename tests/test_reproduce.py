@@ -152,6 +152,32 @@ def test_i0_mean_shifts_the_drawn_bias_currents():
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.slow  # two quick recipes, about 90 s on a 2-core CPU
+def test_xor_recipe_in_two_processes_trains_and_picks_what_one_does(tmp_path):
+    """jobs=2 trains the candidate stages and makes the pick's scorings in worker processes: the same networks,
+    scores and pick as jobs=1, to the last bit."""
+    from odesnn.tasks.xor_recipe import run_xor_recipe
+
+    out = {}
+    for jobs in (1, 2):
+        lines = []
+        summary, _ = run_xor_recipe(tmp_path / f"jobs{jobs}", quick=True, progress=False, log=lines.append,
+                                    jobs=jobs)
+        out[jobs] = summary
+        assert any(f"{jobs} at a time" in line for line in lines) == (jobs > 1)
+    one, two = (tmp_path / "jobs1", tmp_path / "jobs2")
+    for seed in ("seed61", "seed62"):
+        a = np.load(one / "candidates" / seed / "params.npz")
+        b = np.load(two / "candidates" / seed / "params.npz")
+        for key in a.files:
+            np.testing.assert_array_equal(a[key], b[key], err_msg=f"{seed} {key}")
+    assert Path(out[1]["pick"]["best"]).name == Path(out[2]["pick"]["best"]).name
+    for key in ("accuracy", "rel_error"):
+        assert out[1][key] == out[2][key], key
+    assert [Path(f["run"]).name for f in out[1]["pick"]["finalists"]] == \
+        [Path(f["run"]).name for f in out[2]["pick"]["finalists"]]
+
+
 @pytest.mark.slow  # 10-60 s on a 2-core CPU; the default suite stays under 10 minutes
 def test_w_self_makes_a_lone_qif_neuron_a_latch():
     """Closed form: with self-coupling ``w`` a theta neuron at ``I0 < 0`` keeps itself firing once kicked,

@@ -7,10 +7,20 @@ import numpy as np
 from .._checks import check_integer, show
 from ..training.runs import load_listed_run, run_list
 from ..training.validation import rank
+from ..training.workers import map_jobs
 from .scoring import evaluate
 
 
-def pick_runs(runs, seeds=(13, 17, 19), top=5, refit=300, n_trials=200, log=None):
+def _score(run, seed, n_trials, refit):
+    """One run's scores on one seed's test trials: ``accuracy`` (XOR) and ``rel_error``, or the ``error``."""
+    try:
+        metrics, _ = evaluate(run, n_trials, refit=refit, seed=seed, figures=False)
+    except RuntimeError as exc:  # a trial failed to simulate: the run drops out, the others go on
+        return {"run": run, "seed": seed, "error": str(exc)}
+    return {"run": run, "seed": seed, **{k: metrics[k] for k in ("accuracy", "rel_error") if k in metrics}}
+
+
+def pick_runs(runs, seeds=(13, 17, 19), top=5, refit=300, n_trials=200, log=None, jobs=1):
     """Pick the best of several runs on held-out trials: screen all on one seed, confirm the best on others.
 
     Runs of one task that differ by chance (stages on other batch seeds, say)
@@ -39,6 +49,10 @@ def pick_runs(runs, seeds=(13, 17, 19), top=5, refit=300, n_trials=200, log=None
         Called with each score as it is made (a dict: ``run``, ``seed`` and
         the scores or an ``error``), so that a long pick shows its progress
         and what it has scored survives an interruption.
+    jobs : int
+        Scorings made at once, each in a worker process of its own
+        (:func:`odesnn.training.workers.map_jobs`): about one CPU core each.
+        The scores do not depend on it.
 
     Returns
     -------
@@ -74,6 +88,7 @@ def pick_runs(runs, seeds=(13, 17, 19), top=5, refit=300, n_trials=200, log=None
     if len(set(seeds)) < len(seeds):
         raise ValueError(f"`seeds` must be distinct (the same trials twice confirm nothing), got {seeds}")
     top = check_integer("top", top, 1)
+    jobs = check_integer("jobs", jobs, 1)
     if refit is not None:
         refit = check_integer("refit", refit, 1)
     if n_trials is not None:
@@ -84,26 +99,20 @@ def pick_runs(runs, seeds=(13, 17, 19), top=5, refit=300, n_trials=200, log=None
         raise ValueError(f"`runs`: {other!r} is a run of the {tasks[other]} task, {runs[0]!r} of the "
                          f"{tasks[runs[0]]} task; pick among runs of one task")
 
-    def score(run, seed):
-        try:
-            metrics, _ = evaluate(run, n_trials, refit=refit, seed=seed, figures=False)
-        except RuntimeError as exc:  # a trial failed to simulate: the run drops out, the others go on
-            rec = {"run": run, "seed": seed, "error": str(exc)}
-        else:
-            rec = {"run": run, "seed": seed, **{k: metrics[k] for k in ("accuracy", "rel_error") if k in metrics}}
-        if log is not None:
-            log(rec)
-        return rec
+    def score_all(pairs):
+        return map_jobs(_score, [(run, seed, n_trials, refit) for run, seed in pairs], jobs,
+                        on_result=None if log is None else lambda _, rec: log(rec))
 
     def scores_only(rec):
         return {k: v for k, v in rec.items() if k not in ("run", "seed")}
 
-    screen = [score(r, seeds[0]) for r in runs]
+    screen = score_all([(r, seeds[0]) for r in runs])
     failed = [rec for rec in screen if "error" in rec]
     kept = sorted((rec for rec in screen if "error" not in rec), key=rank)[:top]
+    confirm = score_all([(rec["run"], s) for rec in kept for s in seeds[1:]])
     finalists = []
-    for rec in kept:
-        later = [score(rec["run"], s) for s in seeds[1:]]
+    for i, rec in enumerate(kept):
+        later = confirm[i * (len(seeds) - 1):(i + 1) * (len(seeds) - 1)]
         errors = [r for r in later if "error" in r]
         if errors:
             failed += errors

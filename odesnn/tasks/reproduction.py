@@ -7,7 +7,7 @@ import os
 import time
 from pathlib import Path
 
-from .._checks import check_bool, check_optional_integer, show
+from .._checks import check_bool, check_integer, check_optional_integer, show
 from ..training.config import default_config
 from ..training.loop import train
 from .draw import draw_figures
@@ -31,12 +31,13 @@ EVAL_TRIALS = {"autoencoder": (2, 1200.0), "predictive": (2, 1200.0)}
 NAMES = ("gate", "autoencoder", "predictive", "xor")
 
 
-def reproduce(name, out="reproduce", quick=False, progress=True, candidates=None):
+def reproduce(name, out="reproduce", quick=False, progress=True, candidates=None, jobs=1):
     """Train with the paper's settings (or a short ``quick`` run), evaluate, write ``summary.json`` and figures.
 
     ``name`` is ``"gate"`` (Figure 1), ``"autoencoder"``, ``"predictive"`` or ``"xor"``; the run goes into
     ``out/name``. XOR runs the whole recipe of :func:`odesnn.tasks.xor_recipe.run_xor_recipe` (``candidates``:
-    how many candidate stages its pick chooses among; ``None``: all 56).
+    how many candidate stages its pick chooses among; ``None``: all 56; ``jobs``: how many of them train, and
+    how many of its scorings run, at once, each in a worker process).
     """
     if not isinstance(name, str) or name not in NAMES:
         raise ValueError(f"`name`={show(name)} unknown; known: {NAMES}")
@@ -44,6 +45,9 @@ def reproduce(name, out="reproduce", quick=False, progress=True, candidates=None
     candidates = check_optional_integer("candidates", candidates, 1)
     if candidates is not None and name != "xor":
         raise ValueError(f"`candidates`={candidates!r} is for the xor recipe, not {name}")
+    jobs = check_integer("jobs", jobs, 1)
+    if jobs > 1 and name != "xor":
+        raise ValueError(f"`jobs`={jobs!r} is for the xor recipe, not {name}")
     if not isinstance(out, (str, os.PathLike)):
         raise TypeError(f"`out` must be a path (a str or pathlib.Path), got {show(out)}")
     out = Path(out) / name
@@ -57,7 +61,7 @@ def reproduce(name, out="reproduce", quick=False, progress=True, candidates=None
                                                   if p["plateau"] >= 1)
     else:
         if name == "xor":
-            summary, data = run_xor_recipe(out, quick=quick, candidates=candidates, progress=progress)
+            summary, data = run_xor_recipe(out, quick=quick, candidates=candidates, progress=progress, jobs=jobs)
         else:
             train(default_config(name, quick=quick, **({} if quick else BUDGET.get(name, {}))), out, progress=progress)
             n_trials, duration = (None, None) if quick else EVAL_TRIALS.get(name, (None, None))

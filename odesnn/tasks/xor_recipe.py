@@ -12,6 +12,7 @@ a run killed at any point resumes where it stopped when run again.
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 import sys
@@ -22,6 +23,7 @@ from .._checks import check_integer
 from ..training.config import default_config
 from ..training.loop import train
 from ..training.runs import best_path
+from ..training.workers import map_jobs
 from .pick import pick_runs
 from .scoring import evaluate
 
@@ -43,7 +45,17 @@ def _stderr(*args):
     print(*args, file=sys.stderr, flush=True)
 
 
-def run_xor_recipe(out, quick=False, candidates=None, progress=True, log=_stderr):
+def _prefixed(prefix, *args):
+    _stderr(prefix, *args)
+
+
+def _train_candidate(cfg, run, label):
+    """One candidate stage in a worker: no progress bar, its messages on standard error under ``label``."""
+    train(cfg, run, resume=True, progress=False, log=functools.partial(_prefixed, label))
+    return str(run)
+
+
+def run_xor_recipe(out, quick=False, candidates=None, progress=True, log=_stderr, jobs=1):
     """Run the XOR recipe into directory ``out``; returns ``(summary, data)`` as :func:`odesnn.tasks.evaluate`.
 
     Parameters
@@ -61,6 +73,10 @@ def run_xor_recipe(out, quick=False, candidates=None, progress=True, log=_stderr
     log : callable
         Where each stage and score is reported (default: standard error, so that standard output holds only
         the summary ``odesnn reproduce`` prints).
+    jobs : int
+        Candidate stages trained, and pick scorings made, at once in worker processes
+        (:func:`odesnn.training.workers.map_jobs`; about one CPU core each). The stages before them run
+        here. The networks and scores do not depend on it.
 
     Returns
     -------
@@ -76,6 +92,7 @@ def run_xor_recipe(out, quick=False, candidates=None, progress=True, log=_stderr
     seeds = recipe["candidates"]["seeds"]
     count = (quick_kw["candidates"]["count"] if quick else len(seeds)) if candidates is None else candidates
     count = check_integer("candidates", count, 1)
+    jobs = check_integer("jobs", jobs, 1)
     if count > len(seeds):
         raise ValueError(f"`candidates`={count!r}: the recipe has {len(seeds)} candidate batch seeds")
     out = Path(out)
@@ -91,18 +108,24 @@ def run_xor_recipe(out, quick=False, candidates=None, progress=True, log=_stderr
         stages.append({"name": stage["name"], "run": str(run), "kept": str(_kept(run)),
                        "validation": json.loads(record.read_text()) if record.is_file() else None})
         start = str(_kept(run))
-    runs = []
-    for seed in seeds[:count]:
-        kw = dict(recipe["candidates"]["config"], seed=seed)
-        if quick:
-            kw = {"seed": seed, "steps": quick_kw["candidates"]["steps"]}
+    work = []
+    for k, seed in enumerate(seeds[:count]):
+        kw = {"seed": seed, "steps": quick_kw["candidates"]["steps"]} if quick else \
+            dict(recipe["candidates"]["config"], seed=seed)
         run = out / "candidates" / f"seed{seed}"
-        log(f"xor recipe: candidate stage {len(runs) + 1}/{count} (batch seed {seed}) in {run}")
-        train(default_config("xor", quick=quick, init_from=start, **kw), run, resume=True, progress=progress,
-              log=log)
-        runs.append(str(run))
+        work.append((default_config("xor", quick=quick, init_from=start, **kw), run,
+                     f"candidate stage {k + 1}/{count} (batch seed {seed})"))
+    if jobs == 1:
+        for cfg, run, label in work:
+            log(f"xor recipe: {label} in {run}")
+            train(cfg, run, resume=True, progress=progress, log=log)
+        runs = [str(run) for _, run, _ in work]
+    else:
+        log(f"xor recipe: {count} candidate stages in {out / 'candidates'}, {jobs} at a time")
+        runs = map_jobs(_train_candidate, [(cfg, run, f"  {label}:") for cfg, run, label in work], jobs,
+                        on_result=lambda i, run: log(f"xor recipe: {work[i][2]} done: {run}"))
     pick = quick_kw["pick"] if quick else recipe["pick"]
-    picked = pick_runs(runs, pick["seeds"], min(pick["top"], len(runs)), pick["refit"], pick["trials"],
+    picked = pick_runs(runs, pick["seeds"], min(pick["top"], len(runs)), pick["refit"], pick["trials"], jobs=jobs,
                        log=lambda rec: log(f"  seed {rec['seed']}: " + (rec.get("error") or
                                            f"accuracy {rec['accuracy']:.4f}") + f"  {rec['run']}"))
     for item in _RUN_FILES:

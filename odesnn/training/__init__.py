@@ -38,7 +38,8 @@ from .runs import average_runs as average_runs
 from .runs import best_path as best_path
 from .runs import load_run as load_run
 from .runs import snapshot_path as snapshot_path
+from .workers import map_jobs as map_jobs
 
 __all__ = ["TrainConfig", "TrainingDiverged", "default_config", "train", "build_network", "gradient_noise_scale",
            "NoiseScale", "gradient_agreement", "GradientAgreement", "load_run", "average_runs", "best_path",
-           "snapshot_path", "LstsqReadout"]
+           "snapshot_path", "LstsqReadout", "map_jobs"]
