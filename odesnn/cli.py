@@ -290,8 +290,27 @@ def _cmd_pick(args):
     return 0
 
 
+REPRODUCE_TIMES = """\
+expected wall time on a 2-core x86-64 CPU (jax 0.10):
+  gate          3 s
+  autoencoder   18 min
+  predictive    18 min
+  xor           2 h with --jobs 2: stages 1-3 40 min, 56 candidate stages 26 min,
+                the pick's 66 scorings 49 min, the test 4 min (an estimated 3 h with --jobs 1)
+  --quick       under 1 min each
+
+on a GPU: not shorter (not timed on a GPU in this version). The recipes train
+batches of 8 to 16 trials, whose gradient is latency-bound: an XOR gradient at
+batch 16 took 3.5-3.8 s on an NVIDIA H100 against 3.8-4.4 s on the 2-core CPU
+(docs/benchmarks.md). On a machine with more cores run
+JAX_PLATFORMS=cpu odesnn reproduce xor --jobs N, one core per job, and do not
+share one GPU between jobs.
+"""
+
+
 def _add_reproduce(sub):
-    p = sub.add_parser("reproduce", help="train with the paper's settings, evaluate and draw the figures")
+    p = sub.add_parser("reproduce", help="train with the paper's settings, evaluate and draw the figures",
+                       epilog=REPRODUCE_TIMES, formatter_class=_EpilogFormatter)
     p.add_argument("name", choices=["gate", "autoencoder", "predictive", "xor"], help="the figure or task to reproduce")
     p.add_argument("--out", default="reproduce", help="directory; the run goes into OUT/NAME")
     p.add_argument("--quick", action="store_true", help="a smoke run of under a minute (the same steps, tiny)")
@@ -390,6 +409,10 @@ class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
         if action.default is None or action.default is False or action.default is argparse.SUPPRESS:
             return action.help
         return super()._get_help_string(action)
+
+
+class _EpilogFormatter(argparse.RawDescriptionHelpFormatter, _Formatter):
+    """As ``_Formatter``, but the description and epilog (a table) keep their line breaks."""
 
 
 class _Parser(argparse.ArgumentParser):

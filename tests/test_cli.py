@@ -102,3 +102,15 @@ def test_every_option_has_help_and_shows_its_default():
         for action in p._actions:
             if action.default not in (None, False) and action.option_strings and action.dest != "help":
                 assert f"(default: {action.default})" in " ".join(text.split()), (name, action.dest)
+
+
+def test_reproduce_help_states_each_recipes_time_on_a_cpu_and_a_gpu():
+    from odesnn.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    text = sub.choices["reproduce"].format_help()
+    table = text[text.index("expected wall time on a 2-core x86-64 CPU"):]
+    names = next(a for a in sub.choices["reproduce"]._actions if a.dest == "name").choices
+    for name in names:
+        assert any(line.split()[:1] == [name] for line in table.splitlines()), name
+    assert "on a GPU" in table and "--jobs N" in table
