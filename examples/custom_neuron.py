@@ -18,8 +18,6 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
 import odesnn
@@ -39,8 +37,8 @@ class ExpIF(odesnn.NeuronModel):
         return (odesnn.Threshold(1.0, +1, 0.0),)
 
     def f(self, v, I):  # noqa: E741 - I is the paper's name
-        exp = jnp.exp if isinstance(v, jax.Array) or isinstance(I, jax.Array) else np.exp
-        return (-v + self.delta_T * exp((v - self.v_T) / self.delta_T) + I) / self.tau_m
+        xp = odesnn.array_namespace(v, I)  # numpy in the SciPy backend, jax.numpy in the JAX backend
+        return (-v + self.delta_T * xp.exp((v - self.v_T) / self.delta_T) + I) / self.tau_m
 
 
 def main(n_neurons=3, duration=60.0, seed=0, h=1e-5):

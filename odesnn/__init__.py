@@ -36,6 +36,7 @@ from .models import QuadraticCost as QuadraticCost
 from .models import Signal as Signal
 from .models import State as State
 from .models import Threshold as Threshold
+from .models import array_namespace as array_namespace
 from .models import register_gate_profile as register_gate_profile
 
 __version__ = "0.1.0"

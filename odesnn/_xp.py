@@ -13,7 +13,19 @@ import numpy as np
 
 
 def namespace(*xs):
-    """Return ``jax.numpy`` if any argument is a JAX array, else ``numpy``."""
+    """The array module for the arguments: ``jax.numpy`` if any of them is a JAX array, else ``numpy``.
+
+    Public as :func:`odesnn.array_namespace`, for a user-defined neuron model whose functions need more than
+    operators (``exp``, ``where``, ...): ``xp = odesnn.array_namespace(v, I)`` then ``xp.exp(v)`` runs on NumPy
+    arrays in the SciPy backend and on (traced) JAX arrays in the JAX backend. It never imports JAX itself.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from odesnn import array_namespace
+    >>> array_namespace(np.zeros(3)) is np
+    True
+    """
     jax = sys.modules.get("jax")
     if jax is not None:
         for x in xs:
@@ -22,3 +34,6 @@ def namespace(*xs):
 
                 return jnp
     return np
+
+
+array_namespace = namespace  # the public name (odesnn.array_namespace)

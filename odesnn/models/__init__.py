@@ -4,6 +4,7 @@ Both backends, the adjoint and forward sensitivity evaluate these objects (throu
 :mod:`odesnn._dynamics`); nothing here depends on a backend.
 """
 
+from .._xp import array_namespace as array_namespace
 from .adaptive import ALIF as ALIF
 from .adaptive import AdEx as AdEx
 from .adaptive import Izhikevich as Izhikevich

@@ -92,8 +92,7 @@ class NeuronModel:
     w + b`` of AdEx). Any other map ``(v, w) -> (v⁺, w⁺)`` may be written by
     overriding :meth:`reset`; its Jacobian comes from autodiff. Both
     functions must be elementwise over neurons and written with the array
-    namespace of their inputs (``odesnn._xp.namespace`` or ``numpy``
-    functions that JAX arrays accept, e.g. via ``jnp`` when traced).
+    namespace of their inputs (:func:`odesnn.array_namespace`).
     """
 
     name: str = "custom"
