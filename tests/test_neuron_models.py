@@ -234,3 +234,14 @@ def test_multistate_bad_inputs_are_named():
         odesnn.Network(2, neuron=NoG())
     with pytest.raises(ValueError, match="`c`=40.0"):
         odesnn.Izhikevich(c=40.0)
+
+
+def test_array_namespace_follows_the_arguments():
+    """odesnn.array_namespace gives numpy for NumPy arrays and scalars, jax.numpy once any argument is a JAX array."""
+    import jax.numpy as jnp
+
+    import odesnn
+
+    assert odesnn.array_namespace(np.zeros(3), 1.0) is np
+    assert odesnn.array_namespace(np.zeros(3), jnp.zeros(3)) is jnp
+    assert odesnn.models.array_namespace is odesnn.array_namespace
